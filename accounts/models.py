@@ -1,0 +1,94 @@
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", "Student"
+    INSTRUCTOR = "instructor", "Instructor"
+    ADMIN = "admin", "Admin"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        if not email:
+            raise ValueError("email is required")
+        fields.pop("is_staff", None)  # derived from role
+        fields.pop("is_superuser", None)
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        fields["role"] = Role.ADMIN
+        fields.setdefault("name", email.split("@")[0])
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(email=normalize_email(username or ""))
+
+
+def normalize_email(email: str) -> str:
+    """Emails are case-insensitive logins: stored and compared lower-cased and stripped."""
+    return email.strip().lower()
+
+
+class User(AbstractBaseUser):
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=150, blank=True, default="")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT, db_index=True)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped by logout-all, password change, role change and deactivation: tokens carrying an older
+    # epoch are refused at once (cached in Redis so verifying a token needs no PostgreSQL query).
+    auth_epoch = models.PositiveIntegerField(default=0)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    # The admin site is for the admin role only; there are no per-object Django permissions.
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.role == Role.INSTRUCTOR
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_active and self.is_admin
+
+    def has_perms(self, perm_list: Any, obj: object = None) -> bool:
+        return self.is_active and self.is_admin
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.is_admin

@@ -1,0 +1,376 @@
+"""LearnStream settings: everything comes from the environment (django-environ).
+
+`DJANGO_ENV` picks the profile:
+- `development` (default): embedded defaults — SQLite under var/, a local MongoDB-compatible server,
+  in-process cache, immediate tasks and the local Mux emulator. Safe to run with no configuration.
+- `test`: like development but pointed at the real services `make test` starts.
+- `production`: every secret and store URL must be set; the process refuses to start otherwise.
+"""
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+_running_pytest = "pytest" in sys.modules
+DJANGO_ENV = env.str("DJANGO_ENV", default="test" if _running_pytest else "development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
+IS_PRODUCTION = DJANGO_ENV == "production"
+IS_TEST = DJANGO_ENV == "test"
+
+# Placeholder values that are only acceptable outside production.
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuv"  # noqa: S105
+DEV_JWT_SIGNING_KEY = "dev-insecure-jwt-signing-key-change-me-0123456789abcdef"
+DEV_MUX_WEBHOOK_SECRET = "dev-insecure-mux-webhook-secret"  # noqa: S105
+DEV_MUX_TOKEN_ID = "emulator-token-id"  # noqa: S105
+DEV_MUX_TOKEN_SECRET = "emulator-token-secret"  # noqa: S105
+
+
+def _secret(name: str, dev_default: str, *, min_length: int = 32) -> str:
+    """Read a secret; in production it must be set, not a dev placeholder, and long enough."""
+    value: str = env.str(name, default="")
+    if not IS_PRODUCTION:
+        return value or dev_default
+    if not value or value == dev_default or "insecure" in value or len(value) < min_length:
+        raise ImproperlyConfigured(
+            f"{name} must be set to a strong secret (>= {min_length} chars) in production"
+        )
+    return value
+
+
+def _required_in_production(name: str, dev_default: str) -> str:
+    value: str = env.str(name, default="")
+    if IS_PRODUCTION and not value:
+        raise ImproperlyConfigured(f"{name} must be set in production")
+    return value or dev_default
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY, min_length=50)
+DEBUG = env.bool("DJANGO_DEBUG", default=DJANGO_ENV == "development")
+if IS_PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+ALLOWED_HOSTS: list[str] = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=[] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver"],
+)
+if IS_PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    # Required: without it BLACKLIST_AFTER_ROTATION silently does nothing (simplejwt #985).
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
+    "learnstream",
+    "accounts",
+    "catalog",
+    "streaming",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "learnstream.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "learnstream.urls"
+WSGI_APPLICATION = "learnstream.wsgi.application"
+ASGI_APPLICATION = "learnstream.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- stores -----------------------------------------------------------------------------------------
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL",
+        default=_required_in_production("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Short connect timeout: PostgreSQL down must become a quick 503, not a hung worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", 3)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if env.str("DATABASE_TEST_NAME", default=""):
+    # Lets several test runs share one PostgreSQL server without clobbering each other.
+    DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+MONGO_URI = _required_in_production("MONGO_URI", "mongodb://127.0.0.1:27017")
+MONGO_DB = env.str("MONGO_DB", default="learnstream")
+MONGO_TIMEOUT_MS = env.int("MONGO_TIMEOUT_MS", default=2000)
+
+REDIS_URL = _required_in_production("REDIS_URL", "")
+if REDIS_URL:
+    _redis_options = {
+        "SOCKET_CONNECT_TIMEOUT": 0.5,
+        "SOCKET_TIMEOUT": 0.5,
+    }
+    CACHES: dict[str, dict[str, Any]] = {
+        # The cache is a cache: a Redis outage must degrade to "slower", never to 500s.
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "ls",
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+        },
+        # Rate-limit counters must not ignore errors: login fails closed when Redis is down.
+        "ratelimit": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "ls-rl",
+            "OPTIONS": _redis_options,
+        },
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"},
+    }
+
+# --- auth -------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if IS_TEST:
+    # Same argon2id format, cheap parameters: keeps the suite fast while exercising the real hasher.
+    PASSWORD_HASHERS.insert(0, "learnstream.hashers.FastArgon2PasswordHasher")
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 1024
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", DEV_JWT_SIGNING_KEY)
+if IS_PRODUCTION and JWT_SIGNING_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY")
+JWT_ABSOLUTE_SESSION_LIFETIME = timedelta(days=30)
+JWT_REFRESH_GRACE_SECONDS = 0
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "AUDIENCE": "learnstream-api",
+    "ISSUER": "learnstream",
+    "LEEWAY": 5,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "CHECK_USER_IS_ACTIVE": True,
+}
+
+# --- DRF --------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.RevocableJWTAuthentication",
+        # For the browsable API (instructors). DRF enforces CSRF on unsafe session-authenticated requests.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "learnstream.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "learnstream.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LearnStream API",
+    "DESCRIPTION": "Courses, enrollments, progress, analytics and secure Mux video. Errors always use "
+    '`{"error": {"code", "message", "details"}}`.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Public in development so a newcomer can explore; admin-only in production (ASVS 13.4.5).
+    "SERVE_PUBLIC": not IS_PRODUCTION,
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.IsAdminUser"]
+        if IS_PRODUCTION
+        else ["rest_framework.permissions.AllowAny"]
+    ),
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+}
+
+# --- rate limits (django-ratelimit) -----------------------------------------------------------------
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_FAIL_OPEN = False
+RATELIMIT_IP_META_KEY = "learnstream.net.client_ip"
+RATELIMIT_VIEW = "learnstream.errors.ratelimited_view"
+# Set to False only for benchmarks; tests exercise the limits against real Redis.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+
+# --- tasks (Django Tasks API backport) --------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": env.str(
+            "TASKS_BACKEND",
+            default=(
+                "django_tasks_db.DatabaseBackend"
+                if IS_PRODUCTION
+                else "django_tasks.backends.immediate.ImmediateBackend"
+            ),
+        )
+    }
+}
+
+# --- Mux --------------------------------------------------------------------------------------------
+MUX_TOKEN_ID = _required_in_production("MUX_TOKEN_ID", DEV_MUX_TOKEN_ID)
+MUX_TOKEN_SECRET = _required_in_production("MUX_TOKEN_SECRET", DEV_MUX_TOKEN_SECRET)
+MUX_API_BASE_URL = env.str("MUX_API_BASE_URL", default="https://api.mux.com")
+MUX_STREAM_BASE_URL = env.str("MUX_STREAM_BASE_URL", default="https://stream.mux.com")
+MUX_IMAGE_BASE_URL = env.str("MUX_IMAGE_BASE_URL", default="https://image.mux.com")
+MUX_WEBHOOK_SECRETS: list[str] = [
+    s.strip()
+    for s in _secret("MUX_WEBHOOK_SECRET", DEV_MUX_WEBHOOK_SECRET, min_length=16).split(",")
+    if s.strip()
+]
+MUX_WEBHOOK_TOLERANCE_SECONDS = 300
+MUX_SIGNING_KEY_ID = _required_in_production("MUX_SIGNING_KEY_ID", "")
+MUX_SIGNING_PRIVATE_KEY = _required_in_production("MUX_SIGNING_PRIVATE_KEY", "")
+MUX_CORS_ORIGIN = env.str("MUX_CORS_ORIGIN", default="*" if not IS_PRODUCTION else "")
+MUX_REQUEST_TIMEOUT_SECONDS = env.float("MUX_REQUEST_TIMEOUT_SECONDS", default=5.0)
+MUX_PLAYBACK_TOKEN_TTL_SECONDS = env.int("MUX_PLAYBACK_TOKEN_TTL_SECONDS", default=3600)
+MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=20)
+
+# --- HTTP hardening ---------------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # video goes browser → Mux directly, never through us
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = False  # JWT travels in a header, never in cookies
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+if IS_PRODUCTION:
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # TLS terminates at the proxy, which redirects browsers; APIs must not be redirected transparently
+    # (ASVS 4.1.2), so the app itself does not redirect (security.W008 is silenced below for that reason).
+    SECURE_SSL_REDIRECT = False
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if IS_PRODUCTION:
+    # W008: SSL redirect happens at the TLS-terminating proxy; see the comment above.
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if not REDIS_URL:
+    # The embedded default has no Redis; per-process counters are acceptable for a single dev server.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# --- i18n, static -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- logging ----------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_JSON = env.bool("LOG_JSON", default=IS_PRODUCTION)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "learnstream.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "learnstream.logging.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "plain",
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
+CSRF_FAILURE_VIEW = "learnstream.errors.csrf_failure"

@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from learnstream import health
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("streaming.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    # Before admin.site.urls so the admin's catch-all cannot shadow the seed's upload endpoint.
+    path("admin/", include("streaming.admin_urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api-auth/", include("rest_framework.urls")),
+    path("webhooks/", include("webhooks.urls")),
+]
+
+handler400 = "learnstream.errors.handler400"
+handler403 = "learnstream.errors.handler403"
+handler404 = "learnstream.errors.handler404"
+handler500 = "learnstream.errors.handler500"

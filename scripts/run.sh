@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make run`: the embedded default. SQLite under var/, SecantusDB on disk under var/mongo, in-process cache,
+# immediate tasks, and the local Mux emulator when no Mux credentials are configured.
+# Ctrl-C stops everything this script started. Re-running keeps the data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+mkdir -p var/log var/mongo
+BIN=.venv/bin
+export DJANGO_ENV=${DJANGO_ENV:-development}
+MONGO_PORT=${LS_MONGO_PORT:-27017}
+export MONGO_URI=${MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT}
+APP_PORT=${LS_PORT:-8000}
+EMULATOR_PORT=${LS_MUX_EMULATOR_PORT:-8001}
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo "[run] stopping" >&2
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+scripts/secantus.sh install
+if ! port_open 127.0.0.1 "$MONGO_PORT"; then
+  echo "[run] starting SecantusDB on 127.0.0.1:$MONGO_PORT (data in var/mongo)" >&2
+  .venv-secantus/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$ROOT/var/mongo" \
+    --sync-on-commit --log-level WARNING >>var/log/secantus.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do port_open 127.0.0.1 "$MONGO_PORT" && break; sleep 0.1; done
+fi
+
+if [ -z "${MUX_TOKEN_ID:-}" ] && [ -f streaming/management/commands/mux_emulator.py ]; then
+  export MUX_API_BASE_URL=${MUX_API_BASE_URL:-http://127.0.0.1:$EMULATOR_PORT}
+  export MUX_STREAM_BASE_URL=${MUX_STREAM_BASE_URL:-http://127.0.0.1:$EMULATOR_PORT/stream}
+  export MUX_IMAGE_BASE_URL=${MUX_IMAGE_BASE_URL:-http://127.0.0.1:$EMULATOR_PORT/image}
+  echo "[run] no MUX_TOKEN_ID: starting the Mux emulator on 127.0.0.1:$EMULATOR_PORT" >&2
+  $BIN/python manage.py mux_emulator --port "$EMULATOR_PORT" \
+    --webhook-url "http://127.0.0.1:$APP_PORT/webhooks/mux" >>var/log/mux-emulator.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do port_open 127.0.0.1 "$EMULATOR_PORT" && break; sleep 0.1; done
+fi
+
+$BIN/python manage.py migrate --no-input
+$BIN/python manage.py mongo_indexes
+$BIN/python manage.py seed_demo
+echo "[run] serving http://127.0.0.1:$APP_PORT/  (API docs: /api/docs/, admin: /admin/)" >&2
+$BIN/python manage.py runserver "127.0.0.1:$APP_PORT" --noreload &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make test`: start (or reuse) PostgreSQL, Redis and SecantusDB, then lint, type-check and run pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(scripts/services.sh)"
+export DJANGO_ENV=test
+BIN=.venv/bin
+echo "== ruff"; $BIN/ruff check . && $BIN/ruff format --check .
+echo "== mypy"; $BIN/mypy .
+echo "== migrations"; $BIN/python manage.py makemigrations --check --dry-run
+echo "== openapi"; $BIN/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+echo "== pytest"; $BIN/pytest "$@"
