@@ -1,0 +1,537 @@
+"""The Mux Video API client: the only module that imports mux_python.
+
+Callers get plain frozen dataclasses (`Upload`, `Asset`, `SigningKey`, ...), never SDK models, and only
+two exception types: `IntegrationError` (502 envelope, safe message; Mux's error body is logged, never
+shown) and its subclass `NotFoundAtMux` (Mux answered 404; left uncaught it is still a 502).
+
+Transport rules (mux.md §1.5):
+- every call carries `_request_timeout=settings.MUX_REQUEST_TIMEOUT_SECONDS` (the SDK default blocks
+  forever);
+- POST (create) is never retried: urllib3 retries are 0 and there is no app-level retry, because a
+  create whose response was lost may have happened;
+- idempotent calls (GET, DELETE, PUT .../cancel) get one urllib3 retry on connect/read errors plus an
+  app-level retry with bounded backoff on 429/5xx (honouring Retry-After up to a cap). Worst case for
+  a hung Mux: 2 x timeout; for a 5xx storm: `IDEMPOTENT_ATTEMPTS` fast answers plus < 3 s of sleeps.
+
+SDK quirks handled here:
+- the SDK rejects unknown enum values (e.g. a new asset `status`) with ValueError while deserialising,
+  and builds models from `Configuration.get_default_copy()`, so validation can only be switched off
+  process-wide with `Configuration.set_default`. We do that once, with a credential-free
+  Configuration: it only affects mux_python models, and nothing else in the process imports mux_python.
+  Our parsers then treat unknown statuses as opaque strings;
+- a success status the SDK does not expect (200 instead of 201) silently yields None: mapped to
+  IntegrationError instead of an AttributeError;
+- `ApiException` has no `error_type`/`error_messages` (README is wrong): we parse `.body` ourselves;
+- transport failures are urllib3 exceptions (MaxRetryError, timeouts), not ApiException.
+
+`asset_from_payload` / `upload_from_payload` parse the same dataclasses from webhook `data` dicts
+(the SDK is documented as unsuitable for webhook payloads), tolerant of `created_at` as a number, a
+numeric or ISO string, or `{seconds, nanos}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import mux_python
+import urllib3
+from django.conf import settings
+from mux_python.rest import ApiException
+from urllib3.util.retry import Retry
+
+from learnstream.errors import IntegrationError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+UPLOAD_TIMEOUT_SECONDS = 3600  # how long a direct-upload URL stays valid (Mux allows 60..604800)
+PASSTHROUGH_MAX_LENGTH = 255
+IDEMPOTENT_ATTEMPTS = 3  # app-level attempts for GET/DELETE/cancel on 429/5xx
+BACKOFF_BASE_SECONDS = 0.2
+BACKOFF_MAX_SECONDS = 2.0
+SIGNING_KEY_PAGE_SIZE = 100
+MAX_CACHED_CLIENTS = 4
+DEV_EMULATOR_STATE_FILENAME = "mux-emulator-state.json"
+
+UNAVAILABLE_MESSAGE = "The video service is unavailable. Try again later."
+REJECTED_MESSAGE = "The video service rejected the request."
+
+
+class NotFoundAtMux(IntegrationError):
+    """Mux answered 404 for a resource we referenced. Catch it where "gone" is a normal outcome."""
+
+    default_message = "The video service does not know this resource."
+
+
+# --- Plain results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackId:
+    id: str
+    policy: str  # "public" | "signed" | "drm"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetErrors:
+    type: str
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    id: str
+    status: str  # "preparing" | "ready" | "errored" (kept as an opaque string if Mux adds values)
+    created_at: datetime | None
+    upload_id: str | None
+    passthrough: str | None
+    duration: float | None
+    aspect_ratio: str | None
+    resolution_tier: str | None
+    max_stored_resolution: str | None
+    playback_ids: tuple[PlaybackId, ...]
+    errors: AssetErrors | None
+
+    @property
+    def signed_playback_id(self) -> str | None:
+        return next((p.id for p in self.playback_ids if p.policy == "signed"), None)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadError:
+    type: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    id: str
+    status: str  # "waiting" | "asset_created" | "errored" | "cancelled" | "timed_out"
+    url: str | None  # the PUT target; Mux drops it once the upload is no longer waiting
+    asset_id: str | None
+    timeout: int | None
+    cors_origin: str | None
+    passthrough: str | None  # new_asset_settings.passthrough (our lesson id)
+    error: UploadError | None
+    expires_at: datetime | None = None  # known only from create_direct_upload (creation + timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    id: str
+    private_key_b64: str  # base64 of a PEM RSA private key, exactly as Mux returns it (only on create)
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyInfo:
+    id: str
+    created_at: datetime | None
+
+
+# --- Parsing (API responses and webhook payloads alike) ---------------------------------------------
+
+
+def parse_mux_time(value: Any) -> datetime | None:
+    """Mux timestamps: epoch number, epoch string, ISO-8601 string or `{seconds, nanos}`."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if isinstance(value, Mapping):
+        seconds = value.get("seconds")
+        if not isinstance(seconds, int | float | str):
+            return None
+        try:
+            total = float(seconds) + float(value.get("nanos") or 0) / 1e9
+        except (TypeError, ValueError):
+            return None
+        return datetime.fromtimestamp(total, tz=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _float_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def asset_from_payload(data: Mapping[str, Any]) -> Asset:
+    """Build an `Asset` from Mux JSON (`data` of GET /assets/{id} or of a `video.asset.*` webhook)."""
+    playback_ids = tuple(
+        PlaybackId(id=str(p["id"]), policy=str(p.get("policy") or ""))
+        for p in (data.get("playback_ids") or [])
+        if isinstance(p, Mapping) and p.get("id")
+    )
+    raw_errors = data.get("errors")
+    errors = None
+    if isinstance(raw_errors, Mapping):
+        messages = raw_errors.get("messages") or []
+        errors = AssetErrors(
+            type=str(raw_errors.get("type") or ""),
+            messages=tuple(str(m) for m in messages) if isinstance(messages, list) else (),
+        )
+    return Asset(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        created_at=parse_mux_time(data.get("created_at")),
+        upload_id=_str_or_none(data.get("upload_id")),
+        passthrough=_str_or_none(data.get("passthrough")),
+        duration=_float_or_none(data.get("duration")),
+        aspect_ratio=_str_or_none(data.get("aspect_ratio")),
+        resolution_tier=_str_or_none(data.get("resolution_tier")),
+        max_stored_resolution=_str_or_none(data.get("max_stored_resolution")),
+        playback_ids=playback_ids,
+        errors=errors,
+    )
+
+
+def upload_from_payload(data: Mapping[str, Any], *, expires_at: datetime | None = None) -> Upload:
+    """Build an `Upload` from Mux JSON (`data` of GET /uploads/{id} or of a `video.upload.*` webhook)."""
+    settings_ = data.get("new_asset_settings")
+    raw_error = data.get("error")
+    timeout = data.get("timeout")
+    return Upload(
+        id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        url=_str_or_none(data.get("url")),
+        asset_id=_str_or_none(data.get("asset_id")),
+        timeout=timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
+        cors_origin=_str_or_none(data.get("cors_origin")),
+        passthrough=_str_or_none(settings_.get("passthrough")) if isinstance(settings_, Mapping) else None,
+        error=(
+            UploadError(type=str(raw_error.get("type") or ""), message=str(raw_error.get("message") or ""))
+            if isinstance(raw_error, Mapping)
+            else None
+        ),
+        expires_at=expires_at,
+    )
+
+
+# --- Transport ----------------------------------------------------------------------------------------
+
+_clients_lock = threading.Lock()
+_clients: dict[tuple[str, str, str, bool], Any] = {}
+
+
+def _install_tolerant_models() -> None:
+    """Let SDK models accept enum values this SDK version does not know (process-wide, see above)."""
+    default = mux_python.Configuration()  # no host, no credentials: only the validation switch matters
+    default.client_side_validation = False
+    mux_python.Configuration.set_default(default)
+
+
+# At import, so request models built before the first call behave the same as response models.
+_install_tolerant_models()
+
+
+def _api_client(*, idempotent: bool) -> Any:
+    """One pooled ApiClient per (host, credentials, retry policy); settings may change in tests."""
+    key = (settings.MUX_API_BASE_URL, settings.MUX_TOKEN_ID, settings.MUX_TOKEN_SECRET, idempotent)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            config = mux_python.Configuration(
+                host=settings.MUX_API_BASE_URL.rstrip("/"),
+                username=settings.MUX_TOKEN_ID,
+                password=settings.MUX_TOKEN_SECRET,
+            )
+            if idempotent:
+                # Connect errors are always safe to retry; read errors only because these methods are
+                # idempotent. Status retries are done by `_call`, which can see Mux's body and Retry-After.
+                config.retries = Retry(
+                    total=2,
+                    connect=2,
+                    read=1,
+                    status=0,
+                    other=0,
+                    redirect=0,
+                    backoff_factor=BACKOFF_BASE_SECONDS,
+                    allowed_methods=frozenset({"GET", "PUT", "DELETE"}),
+                    raise_on_status=False,
+                )
+            else:
+                config.retries = Retry(total=0, redirect=0, raise_on_redirect=False)
+            client = mux_python.ApiClient(config)
+            if len(_clients) >= MAX_CACHED_CLIENTS:  # tests point at a new emulator port each time
+                oldest = next(iter(_clients))
+                _clients.pop(oldest).rest_client.pool_manager.clear()
+            _clients[key] = client
+        return client
+
+
+def _error_summary(exc: ApiException) -> str:
+    body = exc.body.decode("utf-8", "replace") if isinstance(exc.body, bytes) else exc.body
+    if not body:
+        return "(empty body)"
+    try:
+        error = json.loads(body)["error"]
+        return f"type={error.get('type')!r} messages={error.get('messages')!r}"
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"body={str(body)[:300]!r}"
+
+
+def _retry_delay(attempt: int, exc: ApiException) -> float:
+    delay = BACKOFF_BASE_SECONDS * (2 ** (attempt - 1)) * (1 + random.random() / 4)  # noqa: S311
+    retry_after = exc.headers.get("Retry-After") if exc.headers is not None else None
+    if retry_after:
+        with contextlib.suppress(ValueError):
+            delay = max(delay, float(retry_after))
+    return min(delay, BACKOFF_MAX_SECONDS)
+
+
+def _is_retryable_status(status: int | None) -> bool:
+    return status == 429 or (status is not None and 500 <= status <= 599)
+
+
+def _call(operation: str, fn: Callable[[Any, float], T], *, idempotent: bool, resource: str = "") -> T:
+    """Run one SDK call with our timeout/retry policy and translate every failure to IntegrationError."""
+    client = _api_client(idempotent=idempotent)
+    timeout = float(settings.MUX_REQUEST_TIMEOUT_SECONDS)
+    attempts = IDEMPOTENT_ATTEMPTS if idempotent else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            result = fn(client, timeout)
+        except ApiException as exc:
+            status = exc.status or 0
+            if attempt < attempts and _is_retryable_status(status):
+                delay = _retry_delay(attempt, exc)
+                logger.info("mux %s %s: HTTP %s, retrying in %.2fs", operation, resource, status, delay)
+                time.sleep(delay)
+                continue
+            logger.warning("mux %s %s failed: HTTP %s %s", operation, resource, status, _error_summary(exc))
+            if status == 404:
+                raise NotFoundAtMux() from exc
+            if status == 0 or _is_retryable_status(status):
+                raise IntegrationError(UNAVAILABLE_MESSAGE) from exc
+            raise IntegrationError(REJECTED_MESSAGE) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # MaxRetryError (refused, timed out after urllib3's retries), ProtocolError, raw timeouts.
+            logger.warning("mux %s %s failed: %s", operation, resource, type(exc).__name__)
+            raise IntegrationError(UNAVAILABLE_MESSAGE) from exc
+        except (ValueError, TypeError) as exc:
+            logger.warning("mux %s %s: undecodable response (%s)", operation, resource, exc)
+            raise IntegrationError(UNAVAILABLE_MESSAGE) from exc
+        if result is None:
+            # The SDK returns None when the success status is not the one it expects (e.g. 200 vs 201).
+            logger.warning("mux %s %s: unexpected success status, no body decoded", operation, resource)
+            raise IntegrationError(UNAVAILABLE_MESSAGE)
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _data_dict(response: Any) -> dict[str, Any]:
+    data = getattr(response, "data", None)
+    if data is None:
+        raise IntegrationError(UNAVAILABLE_MESSAGE)
+    result: dict[str, Any] = data.to_dict()
+    return result
+
+
+_DONE = object()  # a truthy sentinel for calls whose success has no body (DELETE → 204)
+
+
+# --- Operations -----------------------------------------------------------------------------------------
+
+
+def create_direct_upload(
+    *, lesson_id: str, title: str | None = None, timeout_seconds: int = UPLOAD_TIMEOUT_SECONDS
+) -> Upload:
+    """Create a direct upload whose asset gets a *signed* playback id and `passthrough` = lesson id."""
+    if not lesson_id or len(lesson_id) > PASSTHROUGH_MAX_LENGTH:
+        raise ValueError("lesson_id must be 1..255 characters (Mux passthrough limit)")
+    meta = mux_python.AssetMetadata(external_id=lesson_id[:128], title=title[:512] if title else None)
+    request = mux_python.CreateUploadRequest(
+        timeout=timeout_seconds,
+        cors_origin=settings.MUX_CORS_ORIGIN or None,
+        new_asset_settings=mux_python.CreateAssetRequest(
+            playback_policies=[mux_python.PlaybackPolicy.SIGNED],
+            passthrough=lesson_id,
+            video_quality="basic",
+            meta=meta,
+        ),
+    )
+    started = datetime.now(tz=UTC)
+    response = _call(
+        "create_direct_upload",
+        lambda c, t: mux_python.DirectUploadsApi(c).create_direct_upload(request, _request_timeout=t),
+        idempotent=False,
+        resource=f"lesson={lesson_id}",
+    )
+    data = _data_dict(response)
+    expires = started + timedelta(seconds=data.get("timeout") or timeout_seconds)
+    return upload_from_payload(data, expires_at=expires)
+
+
+def get_direct_upload(upload_id: str) -> Upload:
+    response = _call(
+        "get_direct_upload",
+        lambda c, t: mux_python.DirectUploadsApi(c).get_direct_upload(upload_id, _request_timeout=t),
+        idempotent=True,
+        resource=upload_id,
+    )
+    return upload_from_payload(_data_dict(response))
+
+
+def cancel_direct_upload(upload_id: str) -> Upload:
+    """Cancel a waiting upload. Returns the upload as it now is.
+
+    Mux answers 403 when the upload is no longer `waiting` (bytes arrived, already cancelled, timed
+    out); a retried cancel whose first attempt succeeded looks the same. Then we return the current
+    upload instead of failing: callers check `.status` (`cancelled`, or e.g. `asset_created`).
+    """
+    try:
+        response = _call(
+            "cancel_direct_upload",
+            lambda c, t: mux_python.DirectUploadsApi(c).cancel_direct_upload(upload_id, _request_timeout=t),
+            idempotent=True,
+            resource=upload_id,
+        )
+    except IntegrationError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ApiException) and cause.status == 403:
+            return get_direct_upload(upload_id)
+        raise
+    return upload_from_payload(_data_dict(response))
+
+
+def get_asset(asset_id: str) -> Asset:
+    response = _call(
+        "get_asset",
+        lambda c, t: mux_python.AssetsApi(c).get_asset(asset_id, _request_timeout=t),
+        idempotent=True,
+        resource=asset_id,
+    )
+    return asset_from_payload(_data_dict(response))
+
+
+def delete_asset(asset_id: str) -> None:
+    """Delete an asset. A 404 means it is already gone, which is the outcome we wanted."""
+
+    def call(c: Any, t: float) -> object:
+        mux_python.AssetsApi(c).delete_asset(asset_id, _request_timeout=t)
+        return _DONE
+
+    try:
+        _call("delete_asset", call, idempotent=True, resource=asset_id)
+    except NotFoundAtMux:
+        logger.info("mux delete_asset %s: already deleted", asset_id)
+
+
+def create_signing_key() -> SigningKey:
+    """Create an RS256 URL-signing key. Mux returns the private key only here, once."""
+    response = _call(
+        "create_signing_key",
+        lambda c, t: mux_python.SigningKeysApi(c).create_signing_key(_request_timeout=t),
+        idempotent=False,
+    )
+    data = _data_dict(response)
+    private_key = data.get("private_key")
+    if not isinstance(private_key, str) or not private_key:
+        raise IntegrationError(UNAVAILABLE_MESSAGE)
+    return SigningKey(
+        id=str(data["id"]), private_key_b64=private_key, created_at=parse_mux_time(data.get("created_at"))
+    )
+
+
+def list_signing_keys() -> list[SigningKeyInfo]:
+    keys: list[SigningKeyInfo] = []
+    for page in range(1, 11):  # 1000 keys is far beyond any sane rotation scheme
+
+        def call(c: Any, t: float, page: int = page) -> Any:
+            return mux_python.SigningKeysApi(c).list_signing_keys(
+                limit=SIGNING_KEY_PAGE_SIZE, page=page, _request_timeout=t
+            )
+
+        response = _call("list_signing_keys", call, idempotent=True)
+        items = response.data or []
+        keys.extend(
+            SigningKeyInfo(id=str(k.id), created_at=parse_mux_time(k.created_at)) for k in items if k.id
+        )
+        if len(items) < SIGNING_KEY_PAGE_SIZE:
+            break
+    return keys
+
+
+def delete_signing_key(key_id: str) -> None:
+    """Delete a signing key (tokens it signed stop working). A 404 means it is already gone."""
+
+    def call(c: Any, t: float) -> object:
+        mux_python.SigningKeysApi(c).delete_signing_key(key_id, _request_timeout=t)
+        return _DONE
+
+    try:
+        _call("delete_signing_key", call, idempotent=True, resource=key_id)
+    except NotFoundAtMux:
+        logger.info("mux delete_signing_key %s: already deleted", key_id)
+
+
+# --- Development signing key (make run, no human step) -------------------------------------------------
+
+
+def dev_emulator_state_path() -> Path:
+    """Where `manage.py mux_emulator` persists its state (signing keys, uploads, assets)."""
+    return Path(settings.VAR_DIR) / DEV_EMULATOR_STATE_FILENAME
+
+
+_dev_key_cache: tuple[tuple[Path, int, int], tuple[str, str] | None] | None = None
+
+
+def dev_signing_key() -> tuple[str, str] | None:
+    """(key id, base64 PEM private key) of the newest key `manage.py mux_emulator` issued, or None.
+
+    Only for development: the playback code calls this when `MUX_SIGNING_KEY_ID` is empty, so `make run`
+    needs no manual key set-up. Always None in production and when no emulator state exists.
+    """
+    global _dev_key_cache
+    if settings.IS_PRODUCTION:
+        return None
+    path = dev_emulator_state_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    version = (path, stat.st_mtime_ns, stat.st_size)
+    if _dev_key_cache is not None and _dev_key_cache[0] == version:
+        return _dev_key_cache[1]
+    from streaming.emulator.persistence import newest_signing_key
+
+    key = newest_signing_key(path)
+    _dev_key_cache = (version, key)
+    return key
+
+
+def playback_signing_key() -> tuple[str, str] | None:
+    """The key playback tokens are signed with: settings first, else the dev emulator's, else None."""
+    if settings.MUX_SIGNING_KEY_ID and settings.MUX_SIGNING_PRIVATE_KEY:
+        return settings.MUX_SIGNING_KEY_ID, settings.MUX_SIGNING_PRIVATE_KEY
+    return dev_signing_key()
