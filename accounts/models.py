@@ -4,6 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 class Role(models.TextChoices):
@@ -28,7 +29,7 @@ class UserManager(BaseUserManager["User"]):
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
         fields["role"] = Role.ADMIN
-        fields.setdefault("name", email.split("@")[0])
+        fields.setdefault("name", normalize_email(email).split("@")[0])
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username: str | None) -> "User":
@@ -54,7 +55,9 @@ class User(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS = ["name"]
+    # Empty so `createsuperuser --noinput` works with DJANGO_SUPERUSER_EMAIL/PASSWORD alone;
+    # create_superuser derives a name from the email.
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["id"]
@@ -92,3 +95,29 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         return self.is_active and self.is_admin
+
+
+class TokenLineage(models.Model):
+    """Where a refresh token sits in its login's family (simplejwt has no families).
+
+    One row per refresh token we mint, keyed on simplejwt's OutstandingToken so `flushexpiredtokens`
+    deletes lineage together with the expired tokens. `family` is shared by every token descended from
+    one login; `parent` is the token this one was rotated from (None for the login token).
+    """
+
+    token = models.OneToOneField(
+        OutstandingToken, on_delete=models.CASCADE, primary_key=True, related_name="lineage"
+    )
+    family = models.UUIDField(db_index=True)
+    parent = models.ForeignKey(
+        OutstandingToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    # The original login time, carried through rotations: the absolute session cap counts from it.
+    auth_time = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "token lineage"
+        verbose_name_plural = "token lineage"
+
+    def __str__(self) -> str:
+        return f"family {self.family} / token {self.token_id}"

@@ -20,6 +20,8 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from learnstream.logging import security_event
+
 logger = logging.getLogger(__name__)
 
 
@@ -184,7 +186,32 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 header = authenticator.authenticate_header(request) if authenticator else None
                 if header:
                     response["WWW-Authenticate"] = header
+        elif response.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'  # RFC 9110: every 401 names a scheme
+        _log_security_event(exc, response, context.get("request"))
     return response
+
+
+def _log_security_event(exc: Exception, response: Response, request: Any) -> None:
+    """ASVS 16.3: bad tokens, authorization failures and rate limiting, one structured record each."""
+    status = response.status_code
+    if status == 401 and isinstance(exc, drf.AuthenticationFailed):
+        event = "authentication_failed"  # a bad/revoked token; missing credentials are not an event
+    elif status == 403:
+        event = "permission_denied"
+    elif status == 429:
+        event = "rate_limited"
+    else:
+        return
+    user = getattr(request, "user", None) if status != 401 else None
+    security_event(
+        event,
+        level=logging.WARNING,
+        code=response.data["error"]["code"] if isinstance(response.data, dict) else "",
+        method=getattr(request, "method", ""),
+        path=getattr(request, "path", ""),
+        user_id=getattr(user, "pk", None) if user is not None and user.is_authenticated else None,
+    )
 
 
 def _json_error(status: int, code: str, message: str) -> JsonResponse:

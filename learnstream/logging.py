@@ -8,6 +8,7 @@ from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 user_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", default="-")
+client_ip_var: contextvars.ContextVar[str] = contextvars.ContextVar("client_ip", default="-")
 
 _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -36,3 +37,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
+
+
+security_logger = logging.getLogger("learnstream.security")
+_CONTROL_CHARS = {ord(c): f"\\x{ord(c):02x}" for c in map(chr, range(32))} | {0x7F: "\\x7f"}
+
+
+def _clean(value: Any) -> Any:
+    # The plain (development) formatter does not escape: keep CR/LF out so log lines cannot be forged.
+    return value.translate(_CONTROL_CHARS) if isinstance(value, str) else value
+
+
+def security_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    """One structured record per security-relevant event (ASVS 16.3): login, 401/403/429, revocation.
+
+    Callers pass identifiers only (user id, ip, family id) — never passwords, tokens or secrets.
+    """
+    extra = {key: _clean(value) for key, value in fields.items()}
+    extra["event"] = event
+    extra["request_id"] = request_id_var.get()
+    extra.setdefault("ip", client_ip_var.get())
+    security_logger.log(level, "security event %s", event, extra=extra)

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from learnstream.logging import request_id_var, user_id_var
+from learnstream.logging import client_ip_var, request_id_var, user_id_var
+from learnstream.net import client_ip
 
 logger = logging.getLogger("learnstream.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -26,6 +27,7 @@ class RequestLogMiddleware:
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request_id)
         user_token = user_id_var.set("-")
+        ip_token = client_ip_var.set(client_ip(request))  # for security events (rate-limit key's peer)
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -46,3 +48,4 @@ class RequestLogMiddleware:
         finally:
             request_id_var.reset(request_token)
             user_id_var.reset(user_token)
+            client_ip_var.reset(ip_token)

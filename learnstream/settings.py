@@ -7,6 +7,7 @@
 - `production`: every secret and store URL must be set; the process refuses to start otherwise.
 """
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Runtime data of the embedded default (SQLite, SecantusDB files, emulator state); overridable for tests.
+VAR_DIR = Path(os.environ.get("LS_VAR_DIR", str(BASE_DIR / "var")))
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -123,7 +125,7 @@ TEMPLATES = [
 ]
 
 # --- stores -----------------------------------------------------------------------------------------
-VAR_DIR.mkdir(exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": env.db(
         "DATABASE_URL",
@@ -267,6 +269,14 @@ RATELIMIT_IP_META_KEY = "learnstream.net.client_ip"
 RATELIMIT_VIEW = "learnstream.errors.ratelimited_view"
 # Set to False only for benchmarks; tests exercise the limits against real Redis.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Auth endpoints (accounts/ratelimits.py): fixed windows, fail closed (503) when Redis cannot count.
+AUTH_RATE_LIMITS = {
+    "login_ip": "20/m",
+    "login_email": "5/m",
+    "register_ip": "10/h",
+    "refresh_ip": "30/m",
+    "password_user": "5/m",  # current-password guesses with a stolen access token
+}
 
 # --- tasks (Django Tasks API backport) --------------------------------------------------------------
 TASKS = {
@@ -326,6 +336,10 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 if IS_PRODUCTION:
     # W008: SSL redirect happens at the TLS-terminating proxy; see the comment above.
     SILENCED_SYSTEM_CHECKS.append("security.W008")
+    if not SECURE_HSTS_PRELOAD:
+        # W021: preload-list submission commits every subdomain to HTTPS for good; it is the operator's
+        # call (SECURE_HSTS_PRELOAD=true), not a default.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 if not REDIS_URL:
     # The embedded default has no Redis; per-process counters are acceptable for a single dev server.
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-mkdir -p var/log var/mongo
+VAR=${LS_VAR_DIR:-$ROOT/var}
+export LS_VAR_DIR=$VAR
+mkdir -p "$VAR/log" "$VAR/mongo"
 BIN=.venv/bin
 export DJANGO_ENV=${DJANGO_ENV:-development}
 MONGO_PORT=${LS_MONGO_PORT:-27017}
@@ -26,9 +28,9 @@ port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 scripts/secantus.sh install
 if ! port_open 127.0.0.1 "$MONGO_PORT"; then
-  echo "[run] starting SecantusDB on 127.0.0.1:$MONGO_PORT (data in var/mongo)" >&2
-  .venv-secantus/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$ROOT/var/mongo" \
-    --sync-on-commit --log-level WARNING >>var/log/secantus.log 2>&1 &
+  echo "[run] starting SecantusDB on 127.0.0.1:$MONGO_PORT (data in $VAR/mongo)" >&2
+  .venv-secantus/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$VAR/mongo" \
+    --sync-on-commit --log-level WARNING >>"$VAR/log/secantus.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do port_open 127.0.0.1 "$MONGO_PORT" && break; sleep 0.1; done
 fi
@@ -39,7 +41,7 @@ if [ -z "${MUX_TOKEN_ID:-}" ] && [ -f streaming/management/commands/mux_emulator
   export MUX_IMAGE_BASE_URL=${MUX_IMAGE_BASE_URL:-http://127.0.0.1:$EMULATOR_PORT/image}
   echo "[run] no MUX_TOKEN_ID: starting the Mux emulator on 127.0.0.1:$EMULATOR_PORT" >&2
   $BIN/python manage.py mux_emulator --port "$EMULATOR_PORT" \
-    --webhook-url "http://127.0.0.1:$APP_PORT/webhooks/mux" >>var/log/mux-emulator.log 2>&1 &
+    --webhook-url "http://127.0.0.1:$APP_PORT/webhooks/mux" >>"$VAR/log/mux-emulator.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do port_open 127.0.0.1 "$EMULATOR_PORT" && break; sleep 0.1; done
 fi

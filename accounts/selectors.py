@@ -1,0 +1,33 @@
+"""Reads of accounts data (keyword-only, typed)."""
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from learnstream.errors import NotFound
+
+
+def user_get(*, user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def user_list(*, role: str | None = None, search: str | None = None) -> QuerySet[User]:
+    users = User.objects.all().order_by("id")
+    if role:
+        users = users.filter(role=role)
+    if search:
+        users = users.filter(Q(email__icontains=search) | Q(name__icontains=search))
+    return users
+
+
+def user_get_public(*, user_id: int) -> dict[str, object] | None:
+    """`{id, name}` of a user for other apps (e.g. a course's instructor); None if unknown."""
+    row = User.objects.filter(pk=user_id).values("id", "name").first()
+    return dict(row) if row is not None else None
+
+
+def user_names(*, user_ids: list[int]) -> dict[int, str]:
+    """Names of many users in one query (avoids N+1 when rendering lists)."""
+    return dict(User.objects.filter(pk__in=user_ids).values_list("id", "name"))

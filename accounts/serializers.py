@@ -1,0 +1,81 @@
+"""Input/output shapes of the auth and users APIs. No business rules here (see services.py)."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from accounts.models import Role, User
+
+
+def password_field(**kwargs: object) -> serializers.CharField:
+    # Verified exactly as received (ASVS 6.2.8): no trimming; bounded so hashing cost is bounded.
+    return serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=settings.PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = password_field()
+    name = serializers.CharField(max_length=150)
+
+
+class LoginSerializer(serializers.Serializer):
+    # A CharField, not an EmailField: a malformed email must fail like any other bad credential.
+    email = serializers.CharField(max_length=254)
+    password = password_field()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096, write_only=True)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = password_field()
+    new_password = password_field()
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "role"]
+        read_only_fields = fields
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "role", "date_joined"]
+        read_only_fields = fields
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """Only the name is editable by its owner; anything else in the body is ignored (no mass assignment)."""
+
+    name = serializers.CharField(max_length=150, required=False)
+
+
+class AdminUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "role", "is_active", "date_joined"]
+        read_only_fields = fields
+
+
+class AdminUserUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    name = serializers.CharField(max_length=150, required=False)
+
+
+class UserListQuerySerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    search = serializers.CharField(max_length=254, required=False)

@@ -1,0 +1,211 @@
+"""Auth (`/api/v1/auth/…`) and admin users (`/api/v1/users/…`) endpoints: parse, call a service, render."""
+
+from typing import Any
+
+from django.utils.cache import add_never_cache_headers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from accounts import selectors, services
+from accounts.authentication import request_user_id
+from accounts.ratelimits import rate_limit_hit, rate_limit_ip
+from accounts.serializers import (
+    AdminUserSerializer,
+    AdminUserUpdateSerializer,
+    LoginSerializer,
+    PasswordChangeSerializer,
+    ProfileSerializer,
+    ProfileUpdateSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserListQuerySerializer,
+    UserSerializer,
+)
+from accounts.tokens import TokenPair
+from learnstream.errors import NotAuthenticated, NotFound
+from learnstream.openapi import error_responses
+from learnstream.permissions import IsAdminRole
+
+
+class NoStoreMixin:
+    # Auth and account responses carry credentials or personal data: never cache them (ASVS 14.3.2).
+    # (A comment, not a docstring: drf-spectacular would publish a docstring as every operation's text.)
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        add_never_cache_headers(response)
+        return response
+
+
+def _pair(pair: TokenPair) -> Response:
+    return Response({"access": pair.access, "refresh": pair.refresh}, status=status.HTTP_200_OK)
+
+
+@extend_schema(tags=["auth"])
+class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Create a student account",
+        request=RegisterSerializer,
+        responses={201: UserSerializer, **error_responses(400, 409, 413, 429, 503)},
+        auth=[],
+    )
+    @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
+    def register(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="register_ip")
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Log in: exchange email and password for an access/refresh token pair",
+        request=LoginSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429, 503)},
+        auth=[],
+    )
+    @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
+    def token(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="login_ip")
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"]
+        rate_limit_hit(request=request, group="login_email", value=email.strip().lower())
+        return _pair(
+            services.session_login(
+                request=request, email=email, password=serializer.validated_data["password"]
+            )
+        )
+
+    @extend_schema(
+        summary="Rotate a refresh token",
+        description="The presented refresh token dies; presenting it again revokes its whole login family.",
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429, 503)},
+        auth=[],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="token/refresh",
+        url_name="token-refresh",
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+    )
+    def token_refresh(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="refresh_ip")
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return _pair(services.session_refresh(raw_refresh=serializer.validated_data["refresh"]))
+
+    @extend_schema(
+        summary="Log out this session",
+        description="Revokes the given refresh token's login family and the calling access token.",
+        request=RefreshSerializer,
+        responses={204: None, **error_responses(400, 401, 413)},
+    )
+    @action(detail=False, methods=["post"])
+    def logout(self, request: Request) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        access: Any = request.auth  # a validated AccessToken for JWT requests, None for session requests
+        services.session_logout(
+            user_id=request_user_id(request),
+            raw_refresh=serializer.validated_data["refresh"],
+            access_jti=access["jti"] if access is not None else None,
+            access_expires_at=datetime_from_epoch(access["exp"]) if access is not None else None,
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Log out everywhere",
+        request=None,
+        responses={204: None, **error_responses(401)},
+    )
+    @action(detail=False, methods=["post"], url_path="logout-all", url_name="logout-all")
+    def logout_all(self, request: Request) -> Response:
+        try:
+            services.sessions_revoke_all(user_id=request_user_id(request), reason="logout_all")
+        except NotFound as exc:
+            raise NotAuthenticated() from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"], summary="My profile", responses={200: ProfileSerializer, **error_responses(401)}
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Update my name",
+        request=ProfileUpdateSerializer,
+        responses={200: ProfileSerializer, **error_responses(400, 401, 413)},
+    )
+    @action(detail=False, methods=["get", "patch"])
+    def me(self, request: Request) -> Response:
+        if request.method == "PATCH":
+            serializer = ProfileUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            user = services.user_profile_update(user_id=request_user_id(request), **serializer.validated_data)
+        else:
+            try:
+                user = selectors.user_get(user_id=request_user_id(request))
+            except NotFound as exc:
+                raise NotAuthenticated() from exc
+        return Response(ProfileSerializer(user).data)
+
+    @extend_schema(
+        summary="Change my password",
+        description="Requires the current password. Every session of the user ends, this one included.",
+        request=PasswordChangeSerializer,
+        responses={204: None, **error_responses(400, 401, 413, 429, 503)},
+    )
+    @action(detail=False, methods=["post"], url_path="me/password", url_name="me-password")
+    def password(self, request: Request) -> Response:
+        rate_limit_hit(request=request, group="password_user", value=str(request_user_id(request)))
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_password_change(user_id=request_user_id(request), **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["users"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="List users (admin)",
+        parameters=[UserListQuerySerializer],
+        responses={200: AdminUserSerializer(many=True), **error_responses(400, 401, 403)},
+    ),
+    retrieve=extend_schema(
+        summary="One user (admin)", responses={200: AdminUserSerializer, **error_responses(401, 403, 404)}
+    ),
+    partial_update=extend_schema(
+        summary="Change a user's role, active flag or name (admin)",
+        request=AdminUserUpdateSerializer,
+        responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
+    ),
+)
+class UserViewSet(NoStoreMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated, IsAdminRole]
+    serializer_class = AdminUserSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self) -> Any:
+        query = UserListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.user_list(**query.validated_data)
+
+    def get_object(self) -> Any:
+        return selectors.user_get(user_id=int(self.kwargs["pk"]))
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        serializer = AdminUserUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user_id=int(pk), **serializer.validated_data)
+        return Response(AdminUserSerializer(user).data)
