@@ -149,6 +149,7 @@ class OutstandingTokenAdmin(BaseOutstandingTokenAdmin):
     search_fields = ("jti", "user__email")
     ordering = ("-created_at",)
     list_filter = (("blacklistedtoken", admin.EmptyFieldListFilter),)
+    actions = ["revoke_sessions"]
 
     def get_queryset(self, *args: Any, **kwargs: Any) -> QuerySet[OutstandingToken]:
         return super().get_queryset(*args, **kwargs).select_related("user", "lineage", "blacklistedtoken")
@@ -169,6 +170,11 @@ class OutstandingTokenAdmin(BaseOutstandingTokenAdmin):
     @admin.display(description="blacklisted", boolean=True)
     def blacklisted(self, obj: OutstandingToken) -> bool:
         return hasattr(obj, "blacklistedtoken")
+
+    @admin.action(description="Revoke the selected sessions (their whole refresh-token family)")
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[OutstandingToken]) -> None:
+        revoked = services.sessions_revoke(token_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
 
 
 @admin.register(BlacklistedToken)

@@ -58,3 +58,22 @@ def security_event(event: str, *, level: int = logging.INFO, **fields: Any) -> N
     extra["request_id"] = request_id_var.get()
     extra.setdefault("ip", client_ip_var.get())
     security_logger.log(level, "security event %s", event, extra=extra)
+
+
+class PlainFormatter(logging.Formatter):
+    """Human-readable lines for development, with the structured fields appended as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRS and not key.startswith("_") and value not in ("-", None)
+        }
+        if not extras:
+            return line
+        fields = " ".join(f"{key}={json.dumps(value, default=str)}" for key, value in extras.items())
+        return f"{line} {fields}"

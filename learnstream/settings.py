@@ -372,7 +372,7 @@ LOGGING = {
     "filters": {"request_context": {"()": "learnstream.logging.RequestContextFilter"}},
     "formatters": {
         "json": {"()": "learnstream.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"()": "learnstream.logging.PlainFormatter"},
     },
     "handlers": {
         "console": {

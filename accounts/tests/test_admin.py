@@ -234,3 +234,24 @@ def test_createsuperuser_with_options(monkeypatch):
     call_command("createsuperuser", "--email", "ops@example.com", "--noinput", verbosity=0)
 
     assert User.objects.get().role == "admin"
+
+
+def test_revoke_session_action_ends_that_session_only(admin_site, student, refresh):
+    kept_access, kept_refresh = issue_token_pair(student)
+    revoked_access, revoked_refresh = issue_token_pair(student)
+    revoked_jti = claims(revoked_refresh)["jti"]
+    token_id = OutstandingToken.objects.get(jti=revoked_jti).pk
+
+    response = admin_site.post(
+        "/admin/token_blacklist/outstandingtoken/",
+        {"action": "revoke_sessions", "_selected_action": [token_id]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Revoked 1 token(s)." in response.content.decode()
+    assert BlacklistedToken.objects.filter(token__jti=revoked_jti).exists()
+    assert_error(bearer(revoked_access).get(ME), 401, "token_revoked")
+    assert_error(refresh(revoked_refresh), 401, "token_not_valid")
+    assert bearer(kept_access).get(ME).status_code == 200
+    assert refresh(kept_refresh).status_code == 200

@@ -35,12 +35,17 @@ class Command(BaseCommand):
             help="seconds until an upload's asset is ready (<=0: never)",
         )
         parser.add_argument("--no-persist", action="store_true", help="keep state in memory only")
+        parser.add_argument(
+            "--allow-non-loopback",
+            action="store_true",
+            help="listen beyond loopback (inside a container only, so `web` can reach it)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.IS_PRODUCTION:
             raise CommandError("the Mux emulator is not for production")
         host = options["host"]
-        if not is_loopback(host):
+        if not is_loopback(host) and not options["allow_non_loopback"]:
             raise CommandError(f"refusing to listen on non-loopback host {host!r}")
         persist = not options["no_persist"]
         state_file = mux.dev_emulator_state_path() if persist else None
