@@ -5,6 +5,7 @@ and re-created if the process id changes. Every timeout is short: a dead MongoDB
 503, never a worker pinned for pymongo's 30 s default.
 """
 
+import atexit
 import os
 import threading
 from typing import Any
@@ -53,6 +54,10 @@ def close_client() -> None:
             _client.close()
         _client = None
         _client_pid = None
+
+
+# Close the pool (ending server sessions) when the process exits normally.
+atexit.register(close_client)
 
 
 def ping(timeout_ms: int = 1000) -> None:

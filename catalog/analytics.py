@@ -1,0 +1,129 @@
+"""Course and platform analytics: MongoDB aggregation pipelines over indexed fields plus PostgreSQL
+counts. Nothing loads a whole collection; the only per-learner data that reaches Python is the list of
+enrolled user ids (PostgreSQL) handed to the pipeline's `$match`. Metric definitions: `COURSE_METRICS`
+(also the OpenAPI description of the endpoint) and `analytics_overview`.
+"""
+
+from datetime import timedelta
+from typing import TypedDict
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.utils import timezone
+
+from catalog.models import Enrollment, EnrollmentStatus
+from catalog.repositories.courses import CourseRepository
+from catalog.repositories.lessons import LessonRepository
+from catalog.repositories.progress import ProgressRepository
+from catalog.types import COURSE_STATUSES, Course
+
+ACTIVE_WINDOW = timedelta(days=7)
+
+COURSE_METRICS = """\
+- `enrollments`: active enrollments of the course.
+- `active_learners_7d`: actively enrolled learners with a progress heartbeat or completion in the last 7 days.
+- `completion_rate`: share (0-1) of actively enrolled learners who completed every current lesson; 0 when the
+  course has no enrollments or no lessons.
+- `average_percent`: mean course percent (completed lessons / lessons * 100) over actively enrolled learners,
+  learners without progress counting as 0.
+- per lesson, in course order: `starts` = enrolled learners with any progress on it, `completions` = those who
+  completed it, `average_percent` = mean lesson percent among starters (100 when completed, else furthest
+  position / duration; 0 when the duration is unknown), 0 without starters.
+
+The owner's and admins' preview progress is excluded everywhere."""
+
+
+class LessonAnalytics(TypedDict):
+    lesson_id: str
+    title: str
+    starts: int
+    completions: int
+    average_percent: float
+
+
+class CourseAnalytics(TypedDict):
+    course_id: str
+    enrollments: int
+    active_learners_7d: int
+    completion_rate: float
+    average_percent: float
+    lessons: list[LessonAnalytics]
+
+
+class Overview(TypedDict):
+    users_by_role: dict[str, int]
+    courses_by_status: dict[str, int]
+    enrollments: int
+    lessons_watched_7d: int
+
+
+def course_analytics_get(*, course: Course) -> CourseAnalytics:
+    enrolled = list(
+        Enrollment.objects.filter(course_id=course["id"], status=EnrollmentStatus.ACTIVE).values_list(
+            "user_id", flat=True
+        )
+    )
+    lesson_ids = course["lesson_ids"]
+    lessons = LessonRepository().get_many(lesson_ids=lesson_ids)
+    ordered = [lessons[lid] for lid in lesson_ids if lid in lessons]
+    raw = ProgressRepository().course_analytics(
+        course_id=course["id"],
+        user_ids=enrolled,
+        lesson_ids=[lesson["id"] for lesson in ordered],
+        since=timezone.now() - ACTIVE_WINDOW,
+    )
+    n_enrolled, n_lessons = len(enrolled), len(ordered)
+    rows: list[LessonAnalytics] = []
+    for lesson in ordered:
+        stats = raw["lessons"].get(
+            lesson["id"], {"starts": 0, "completions": 0, "position_sum_incomplete": 0.0}
+        )
+        starts, completions = stats["starts"], stats["completions"]
+        percent = 0.0
+        if starts:
+            incomplete = starts - completions
+            duration = lesson["duration"]
+            partial = 0.0
+            if duration and duration > 0 and incomplete:
+                partial = min(100.0 * incomplete, stats["position_sum_incomplete"] / duration * 100.0)
+            percent = round((100.0 * completions + partial) / starts, 1)
+        rows.append(
+            {
+                "lesson_id": lesson["id"],
+                "title": lesson["title"],
+                "starts": starts,
+                "completions": completions,
+                "average_percent": percent,
+            }
+        )
+    has_data = n_enrolled > 0 and n_lessons > 0
+    return {
+        "course_id": course["id"],
+        "enrollments": n_enrolled,
+        "active_learners_7d": raw["active_since"],
+        "completion_rate": round(raw["completers"] / n_enrolled, 3) if has_data else 0.0,
+        "average_percent": round(100.0 * raw["completed_sum"] / (n_lessons * n_enrolled), 1)
+        if has_data
+        else 0.0,
+        "lessons": rows,
+    }
+
+
+def analytics_overview() -> Overview:
+    """Platform totals: users by role (all accounts), courses by status, active enrollments, and
+    (learner, lesson) pairs watched in the last 7 days (non-preview)."""
+    from accounts.models import Role
+
+    by_role = {str(role): 0 for role in Role.values}
+    for row in get_user_model().objects.values("role").annotate(n=Count("id")).order_by():
+        by_role[str(row["role"])] = int(row["n"])
+    by_status = dict.fromkeys(COURSE_STATUSES, 0)
+    by_status.update(CourseRepository().count_by_status())
+    return {
+        "users_by_role": by_role,
+        "courses_by_status": by_status,
+        "enrollments": Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE).count(),
+        "lessons_watched_7d": ProgressRepository().count_lessons_watched_since(
+            since=timezone.now() - ACTIVE_WINDOW
+        ),
+    }

@@ -1,0 +1,119 @@
+"""`manage.py seed_demo`: demo users, a published course with lessons, one learner with progress.
+
+Idempotent: users, courses, enrollments and progress are found or created, never duplicated. Passwords
+are generated on first creation and printed once; they are stored nowhere but the password hash, and a
+re-run neither shows nor resets them. One function per step so other apps can extend the seed (e.g. the
+video lifecycle adding a demo video to `DEMO_COURSE_SLUG`).
+"""
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import BaseCommand, OutputWrapper
+from django.db import transaction
+
+from accounts.models import Role, User
+from catalog import selectors, services
+from catalog.types import Course
+
+DEMO_COURSE_SLUG = "django-from-zero"
+DRAFT_COURSE_SLUG = "mongodb-patterns-draft"
+
+DEMO_USERS = (
+    ("admin@learnstream.local", "Ada Admin", Role.ADMIN),
+    ("instructor@learnstream.local", "Ian Instructor", Role.INSTRUCTOR),
+    ("student@learnstream.local", "Sam Student", Role.STUDENT),
+    ("student2@learnstream.local", "Sasha Student", Role.STUDENT),
+)
+
+DEMO_LESSONS = (
+    ("Welcome and setup", "Install Python, create a virtualenv and a Django project.", 312.0, True),
+    ("Models and migrations", "Describe data with models; evolve it with migrations.", 545.0, False),
+    ("Views and URLs", "Map URLs to views and return responses.", 780.0, False),
+    ("Templates", "Render HTML with the template language.", 421.0, False),
+    ("Testing your app", "pytest-django, fixtures and the test client.", 655.0, False),
+)
+
+
+@dataclass
+class DemoUsers:
+    admin: User
+    instructor: User
+    student: User
+    student2: User
+
+
+def seed_users(out: OutputWrapper) -> DemoUsers:
+    users: list[User] = []
+    for email, name, role in DEMO_USERS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            user = User.objects.create_user(email=email, password=password, name=name, role=role)
+            out.write(f"  created {role:<10} {email}  password: {password}")
+        else:
+            out.write(f"  exists  {user.role:<10} {email}  (password unchanged, not shown)")
+        users.append(user)
+    return DemoUsers(*users)
+
+
+def seed_courses(out: OutputWrapper, *, instructor: User) -> Course:
+    """The published demo course with its lessons, plus one draft (visible to its instructor only)."""
+    course = selectors.course_get_by_slug(slug=DEMO_COURSE_SLUG)
+    if course is None:
+        course = services.course_create(
+            owner_id=instructor.pk,
+            title="Django from Zero",
+            slug=DEMO_COURSE_SLUG,
+            description="Build and test a small Django application, one short lesson at a time.",
+            tags=["python", "django", "web"],
+            level="beginner",
+        )
+        out.write(f"  created course {DEMO_COURSE_SLUG} ({course['id']})")
+    else:
+        out.write(f"  exists  course {DEMO_COURSE_SLUG} ({course['id']})")
+    if not course["lesson_ids"]:
+        for title, description, duration, preview in DEMO_LESSONS:
+            services.lesson_create(
+                course=course, title=title, description=description, duration=duration, is_preview=preview
+            )
+            course = selectors.course_get(course_id=course["id"]) or course
+        out.write(f"  added {len(DEMO_LESSONS)} lessons")
+    if course["status"] == "draft":
+        course = services.course_publish(course=course)
+        out.write("  published")
+    if selectors.course_get_by_slug(slug=DRAFT_COURSE_SLUG) is None:
+        services.course_create(
+            owner_id=instructor.pk,
+            title="MongoDB Patterns (draft)",
+            slug=DRAFT_COURSE_SLUG,
+            description="Work in progress: only its instructor and admins can see it.",
+            tags=["mongodb"],
+            level="intermediate",
+        )
+        out.write(f"  created course {DRAFT_COURSE_SLUG} (draft)")
+    return course
+
+
+def seed_learning(out: OutputWrapper, *, student: Any, course: Course) -> None:
+    """The first student is enrolled, finished lesson 1 and is halfway through lesson 2."""
+    with transaction.atomic():
+        services.enrollment_create(user=student, course_id=course["id"])
+    first, second = course["lesson_ids"][:2]
+    services.progress_record(user=student, lesson_id=first, position=DEMO_LESSONS[0][2], watched_seconds=320)
+    services.progress_record(user=student, lesson_id=second, position=DEMO_LESSONS[1][2] / 2)
+    out.write(f"  {student.email} enrolled, lesson 1 completed, lesson 2 at 50 %")
+
+
+class Command(BaseCommand):
+    help = "Create demo users, a published course with lessons and a learner with progress (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.stdout.write("Seeding demo data")
+        users = seed_users(self.stdout)
+        course = seed_courses(self.stdout, instructor=users.instructor)
+        seed_learning(self.stdout, student=users.student, course=course)
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready. Passwords are printed only when users are created.")
+        )

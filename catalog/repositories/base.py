@@ -1,0 +1,65 @@
+"""What every repository shares: collection access, id conversion, index application.
+
+`catalog/repositories/` is the only package that imports pymongo/bson. Everything it hands out is a plain
+typed dict with string ids; nothing here knows about HTTP, permissions or business rules.
+"""
+
+import re
+from typing import Any
+
+from bson import ObjectId
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+from pymongo.operations import IndexModel
+
+from learnstream import mongo
+
+Document = dict[str, Any]
+
+_OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+class DuplicateKey(Exception):
+    """A unique index refused the write; `key` names the index's first field."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def collection(name: str) -> Collection[Document]:
+    # Resolved at call time: the database name comes from settings (tests use one per test).
+    return mongo.get_db()[name]
+
+
+def is_object_id(value: str) -> bool:
+    return bool(_OBJECT_ID_RE.match(value))
+
+
+def oid(value: str) -> ObjectId:
+    """Convert an id the caller has already validated (see `is_object_id`)."""
+    return ObjectId(value)
+
+
+def oids(values: list[str]) -> list[ObjectId]:
+    return [ObjectId(v) for v in values if is_object_id(v)]
+
+
+def new_id() -> str:
+    return str(ObjectId())
+
+
+def apply_indexes(name: str, indexes: list[IndexModel]) -> list[str]:
+    """Create the declared indexes (createIndexes is a no-op for identical existing ones)."""
+    if not indexes:
+        return []
+    return collection(name).create_indexes(indexes)
+
+
+def duplicate_key_field(exc: DuplicateKeyError) -> str:
+    details = exc.details or {}
+    key_pattern = details.get("keyPattern") or details.get("keyValue") or {}
+    if key_pattern:
+        return str(next(iter(key_pattern)))
+    match = re.search(r"index: (\w+)", str(exc))
+    return match.group(1) if match else "unknown"

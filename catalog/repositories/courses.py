@@ -1,0 +1,257 @@
+"""The `courses` collection.
+
+Document: `{_id, title, title_sort, slug, description, tags[], level, status, owner_id, lesson_ids[],
+created_at, updated_at, published_at}`. `lesson_ids` is the lesson order (position = index + 1); it is
+rewritten in one single-document update, which MongoDB applies atomically, so a reader sees either the
+old or the new order and never two lessons with the same position.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+from pymongo.operations import IndexModel
+
+from catalog.repositories.base import (
+    Document,
+    DuplicateKey,
+    collection,
+    duplicate_key_field,
+    is_object_id,
+    oid,
+    oids,
+)
+from catalog.types import Course
+
+COLLECTION = "courses"
+INDEXES = [
+    IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),
+    IndexModel([("status", ASCENDING), ("published_at", DESCENDING)], name="status_published_at"),
+    IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created_at"),
+    IndexModel([("status", ASCENDING), ("title_sort", ASCENDING)], name="status_title"),
+    IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_created_at"),
+    IndexModel([("tags", ASCENDING)], name="tags"),
+]
+
+# Every ordering ends with _id so pages are stable when the first key ties.
+ORDERINGS: dict[str, list[tuple[str, int]]] = {
+    "-published_at": [("published_at", DESCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+    "title": [("title_sort", ASCENDING), ("_id", ASCENDING)],
+    "-created_at": [("created_at", DESCENDING), ("_id", DESCENDING)],
+}
+
+EDITABLE_FIELDS = frozenset({"title", "slug", "description", "tags", "level"})
+
+
+@dataclass(frozen=True)
+class CourseQuery:
+    """A typed course filter. Courses match when their status is in `statuses`, or when they belong to
+    `or_owner_id` and their status is in `or_owner_statuses`; the other fields narrow the result."""
+
+    statuses: tuple[str, ...]
+    or_owner_id: int | None = None
+    or_owner_statuses: tuple[str, ...] = ()
+    owner_id: int | None = None
+    tag: str | None = None
+    level: str | None = None
+    search: str | None = None
+
+
+def _to_course(doc: Document) -> Course:
+    return {
+        "id": str(doc["_id"]),
+        "title": doc["title"],
+        "slug": doc["slug"],
+        "description": doc.get("description", ""),
+        "tags": list(doc.get("tags", [])),
+        "level": doc["level"],
+        "status": doc["status"],
+        "owner_id": int(doc["owner_id"]),
+        "lesson_ids": [str(i) for i in doc.get("lesson_ids", [])],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "published_at": doc.get("published_at"),
+    }
+
+
+def _build_filter(query: CourseQuery) -> Document:
+    # Built only from typed, validated values: no client-supplied dict ever becomes a filter.
+    visibility: list[Document] = [{"status": {"$in": list(query.statuses)}}]
+    if query.or_owner_id is not None and query.or_owner_statuses:
+        visibility.append({"owner_id": query.or_owner_id, "status": {"$in": list(query.or_owner_statuses)}})
+    clauses: list[Document] = [visibility[0] if len(visibility) == 1 else {"$or": visibility}]
+    if query.owner_id is not None:
+        clauses.append({"owner_id": query.owner_id})
+    if query.tag is not None:
+        clauses.append({"tags": query.tag})
+    if query.level is not None:
+        clauses.append({"level": query.level})
+    if query.search:
+        pattern = {"$regex": re.escape(query.search), "$options": "i"}
+        clauses.append({"$or": [{"title": pattern}, {"tags": pattern}]})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class CourseRepository:
+    def __init__(self) -> None:
+        self.col = collection(COLLECTION)
+
+    def insert(
+        self,
+        *,
+        course_id: str,
+        title: str,
+        slug: str,
+        description: str,
+        tags: list[str],
+        level: str,
+        owner_id: int,
+        now: datetime,
+    ) -> Course:
+        doc: Document = {
+            "_id": oid(course_id),
+            "title": title,
+            "title_sort": title.casefold(),
+            "slug": slug,
+            "description": description,
+            "tags": tags,
+            "level": level,
+            "status": "draft",
+            "owner_id": owner_id,
+            "lesson_ids": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            self.col.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateKey(duplicate_key_field(exc)) from exc
+        return _to_course(doc)
+
+    def get(self, *, course_id: str) -> Course | None:
+        if not is_object_id(course_id):
+            return None
+        doc = self.col.find_one({"_id": oid(course_id)}, {"title_sort": 0})
+        return _to_course(doc) if doc else None
+
+    def get_by_slug(self, *, slug: str) -> Course | None:
+        doc = self.col.find_one({"slug": slug}, {"title_sort": 0})
+        return _to_course(doc) if doc else None
+
+    def get_many(self, *, course_ids: list[str]) -> dict[str, Course]:
+        ids = oids(course_ids)
+        if not ids:
+            return {}
+        return {str(d["_id"]): _to_course(d) for d in self.col.find({"_id": {"$in": ids}}, {"title_sort": 0})}
+
+    def find(self, *, query: CourseQuery, ordering: str, offset: int, limit: int) -> list[Course]:
+        cursor = (
+            self.col.find(_build_filter(query), {"title_sort": 0})
+            .sort(ORDERINGS[ordering])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [_to_course(d) for d in cursor]
+
+    def count(self, *, query: CourseQuery) -> int:
+        return self.col.count_documents(_build_filter(query))
+
+    def update_fields(
+        self, *, course_id: str, fields: dict[str, Any], now: datetime, unless_status: str
+    ) -> Course | None:
+        """Set editable fields unless the course is in `unless_status`; None when nothing matched."""
+        changes = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
+        if "title" in changes:
+            changes["title_sort"] = str(changes["title"]).casefold()
+        try:
+            doc = self.col.find_one_and_update(
+                {"_id": oid(course_id), "status": {"$ne": unless_status}},
+                {"$set": {**changes, "updated_at": now}},
+                projection={"title_sort": 0},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError as exc:
+            raise DuplicateKey(duplicate_key_field(exc)) from exc
+        return _to_course(doc) if doc else None
+
+    def transition(
+        self,
+        *,
+        course_id: str,
+        from_statuses: tuple[str, ...],
+        to_status: str,
+        now: datetime,
+        require_lessons: bool = False,
+        set_published_at: bool = False,
+    ) -> Course | None:
+        """Compare-and-set the status; None when the course is not in `from_statuses` (or has no
+        lessons while `require_lessons`)."""
+        flt: Document = {"_id": oid(course_id), "status": {"$in": list(from_statuses)}}
+        if require_lessons:
+            flt["lesson_ids.0"] = {"$exists": True}
+        update: Document = {"$set": {"status": to_status, "updated_at": now}}
+        if set_published_at:
+            # `published_at` is absent until the first publication; $min sets it then and keeps that
+            # first time across later unpublish/publish cycles.
+            update["$min"] = {"published_at": now}
+        doc = self.col.find_one_and_update(
+            flt, update, projection={"title_sort": 0}, return_document=ReturnDocument.AFTER
+        )
+        return _to_course(doc) if doc else None
+
+    def add_lesson(
+        self, *, course_id: str, lesson_id: str, index: int | None, unless_status: str, now: datetime
+    ) -> bool:
+        push: Document = {"$each": [oid(lesson_id)]}
+        if index is not None:
+            push["$position"] = index
+        result = self.col.update_one(
+            {"_id": oid(course_id), "status": {"$ne": unless_status}},
+            {"$push": {"lesson_ids": push}, "$set": {"updated_at": now}},
+        )
+        return result.matched_count == 1
+
+    def remove_lesson(
+        self, *, course_id: str, lesson_id: str, keep_one_if_status: str | None, now: datetime
+    ) -> bool:
+        """Pull the lesson from the order. With `keep_one_if_status`, refuse (False) to remove the last
+        lesson of a course in that status."""
+        flt: Document = {"_id": oid(course_id), "lesson_ids": oid(lesson_id)}
+        if keep_one_if_status is not None:
+            flt["$or"] = [{"status": {"$ne": keep_one_if_status}}, {"lesson_ids.1": {"$exists": True}}]
+        result = self.col.update_one(
+            flt, {"$pull": {"lesson_ids": oid(lesson_id)}, "$set": {"updated_at": now}}
+        )
+        return result.matched_count == 1
+
+    def replace_lesson_order(
+        self, *, course_id: str, expected: list[str], new_order: list[str], now: datetime, unless_status: str
+    ) -> Course | None:
+        """Atomically replace the order, but only if it still holds exactly the `expected` ids (compare
+        and set: a concurrent add/remove makes this return None instead of losing the other write)."""
+        expected_ids = oids(expected)
+        doc = self.col.find_one_and_update(
+            {
+                "_id": oid(course_id),
+                "status": {"$ne": unless_status},
+                "lesson_ids": {
+                    "$size": len(expected_ids),
+                    **({"$all": expected_ids} if expected_ids else {}),
+                },
+            },
+            {"$set": {"lesson_ids": oids(new_order), "updated_at": now}},
+            projection={"title_sort": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_course(doc) if doc else None
+
+    def count_by_status(self) -> dict[str, int]:
+        rows = self.col.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+        return {str(r["_id"]): int(r["n"]) for r in rows}
+
+    def slugs_with_prefix(self, *, prefix: str, limit: int) -> set[str]:
+        cursor = self.col.find({"slug": {"$regex": "^" + re.escape(prefix)}}, {"slug": 1}).limit(limit)
+        return {d["slug"] for d in cursor}

@@ -1,0 +1,357 @@
+"""Input validation and output shapes for the catalog API. Input serializers only parse and validate
+(no business rules, no persistence); output serializers list every field explicitly (an allowlist:
+no Mux ids, no emails, no internal fields)."""
+
+import math
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.repositories.base import is_object_id
+from catalog.types import COURSE_LEVELS, COURSE_STATUSES, VIDEO_STATUSES
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 40
+MAX_SEARCH_LENGTH = 100
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: far beyond any lesson, small enough to keep numbers sane
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#._-]*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+LEVEL_CHOICES = [(level, level.capitalize()) for level in COURSE_LEVELS]
+ORDERING_CHOICES = ["-published_at", "title", "-created_at"]
+
+
+# --- fields -----------------------------------------------------------------------------------------
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}, "maxItems": MAX_TAGS}
+)
+class TagsField(serializers.Field):
+    """A list of tags; HTML forms may send one comma-separated string. Tags are lower-cased, trimmed
+    and de-duplicated."""
+
+    default_error_messages = {
+        "invalid": "Expected a list of strings.",
+        "too_many": f"At most {MAX_TAGS} tags.",
+        "bad_tag": f"Tags are 1-{MAX_TAG_LENGTH} characters: lower-case letters, digits and + # . _ -",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("style", {"base_template": "input.html", "placeholder": "python, web"})
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            raw = data.split(",")
+        elif isinstance(data, list) and all(isinstance(t, str) for t in data):
+            raw = data
+        else:
+            self.fail("invalid")
+        tags: list[str] = []
+        for item in raw:
+            tag = item.strip().lower()
+            if not tag:
+                continue
+            if len(tag) > MAX_TAG_LENGTH or not TAG_RE.match(tag):
+                self.fail("bad_tag")
+            if tag not in tags:
+                tags.append(tag)
+        if len(tags) > MAX_TAGS:
+            self.fail("too_many")
+        return tags
+
+    def to_representation(self, value: Any) -> Any:
+        # Rendered into the browsable API's form as one editable string.
+        return ", ".join(value)
+
+
+class SecondsField(serializers.FloatField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0.0)
+        kwargs.setdefault("max_value", MAX_SECONDS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return float(value)
+
+
+def _object_id(value: str) -> str:
+    if not isinstance(value, str) or not is_object_id(value):
+        raise serializers.ValidationError("Not a valid id.")
+    return value.lower()
+
+
+# --- courses ----------------------------------------------------------------------------------------
+class CourseWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, help_text="Course title (1-200 characters).")
+    slug = serializers.CharField(
+        max_length=80,
+        required=False,
+        allow_blank=True,
+        help_text="URL name: lower-case words joined by hyphens. Optional on create (generated from the "
+        "title, suffixed -2, -3… if taken); an explicit slug that is taken is a 409.",
+    )
+    description = serializers.CharField(
+        max_length=10_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"base_template": "textarea.html", "rows": 6},
+        help_text="Free text shown on the course page.",
+    )
+    tags = TagsField(required=False, default=list, help_text=f"Up to {MAX_TAGS} tags, e.g. python, web.")
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES, help_text="Audience level.")
+
+    def validate_title(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+    def validate_slug(self, value: str) -> str:
+        value = value.strip().lower()
+        if value and not SLUG_RE.match(value):
+            raise serializers.ValidationError("Use lower-case letters, digits and single hyphens.")
+        return value
+
+
+class CourseSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="24-hex course id.")
+    title = serializers.CharField()
+    slug = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    level = serializers.ChoiceField(choices=COURSE_LEVELS)
+    status = serializers.ChoiceField(choices=COURSE_STATUSES)
+    instructor = serializers.SerializerMethodField(help_text="The owner: `{id, name}`.")
+    lesson_count = serializers.IntegerField()
+    total_duration = serializers.FloatField(
+        help_text="Sum of the lessons' durations in seconds (unknown = 0)."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True, help_text="First publication time.")
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+            "required": ["id", "name"],
+        }
+    )
+    def get_instructor(self, obj: Any) -> dict[str, Any]:
+        return {"id": obj["instructor"]["id"], "name": obj["instructor"]["name"]}
+
+
+class CourseListQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SEARCH_LENGTH,
+        help_text="Case-insensitive substring of the title or a tag.",
+    )
+    tag = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_TAG_LENGTH, help_text="Exact tag."
+    )
+    level = serializers.ChoiceField(required=False, choices=COURSE_LEVELS)
+    instructor = serializers.IntegerField(required=False, min_value=1, help_text="Owner's user id.")
+    status = serializers.ChoiceField(
+        required=False,
+        choices=COURSE_STATUSES,
+        help_text="Instructors: `draft`/`archived` list their own; admins: any. Default: published "
+        "(plus your own drafts for instructors, every draft for admins).",
+    )
+    ordering = serializers.ChoiceField(required=False, choices=ORDERING_CHOICES, default="-published_at")
+
+    def validate_tag(self, value: str) -> str:
+        return value.strip().lower()
+
+
+# --- lessons ----------------------------------------------------------------------------------------
+class LessonWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, help_text="Lesson title (1-200 characters).")
+    description = serializers.CharField(
+        max_length=10_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        style={"base_template": "textarea.html", "rows": 4},
+    )
+    position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        allow_null=True,
+        default=None,
+        help_text="1-based position; omitted or beyond the end → appended.",
+    )
+    is_preview = serializers.BooleanField(
+        required=False, default=False, help_text="Preview lessons can be played by anyone."
+    )
+    duration = SecondsField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Length in seconds. Optional: set automatically once the lesson's video is ready.",
+    )
+
+    def validate_title(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class LessonSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    course_id = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    position = serializers.IntegerField(help_text="1-based; the course's lesson order.")
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds; null until known.")
+    is_preview = serializers.BooleanField()
+    video_status = serializers.ChoiceField(choices=VIDEO_STATUSES, help_text="State of the lesson's video.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ReorderSerializer(serializers.Serializer):
+    lesson_ids = serializers.ListField(
+        child=serializers.CharField(),
+        max_length=1000,
+        help_text="Every lesson id of the course exactly once, in the new order.",
+    )
+
+    def validate_lesson_ids(self, value: list[str]) -> list[str]:
+        return [_object_id(v) for v in value]
+
+
+# --- enrollments ------------------------------------------------------------------------------------
+class EnrollmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    course_id = serializers.CharField()
+    course_title = serializers.CharField(allow_null=True, help_text="Null if the course no longer exists.")
+    status = serializers.ChoiceField(choices=["active", "cancelled"])
+    created_at = serializers.DateTimeField(help_text="When the (current) enrollment started.")
+    lesson_count = serializers.IntegerField()
+    completed_lessons = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
+
+
+class EnrollmentListQuerySerializer(serializers.Serializer):
+    user = serializers.IntegerField(required=False, min_value=1, help_text="Admins only: this user's rows.")
+    course = serializers.CharField(required=False, help_text="Only this course's rows.")
+
+    def validate_course(self, value: str) -> str:
+        return _object_id(value)
+
+
+class PublicUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class StudentSerializer(serializers.Serializer):
+    user = PublicUserSerializer()
+    enrolled_at = serializers.DateTimeField()
+    completed_lessons = serializers.IntegerField()
+    lesson_count = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
+    last_activity = serializers.DateTimeField(allow_null=True)
+
+
+# --- progress ---------------------------------------------------------------------------------------
+class ProgressInputSerializer(serializers.Serializer):
+    position = SecondsField(help_text="Current playback position in seconds (clamped to the duration).")
+    watched_seconds = SecondsField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Client's running total of seconds watched for this lesson (kept as a maximum).",
+    )
+
+
+class ProgressSerializer(serializers.Serializer):
+    lesson_id = serializers.CharField()
+    position = serializers.FloatField(help_text="Last reported position (the resume point).")
+    max_position = serializers.FloatField(help_text="Furthest position ever reported; never decreases.")
+    watched_seconds = serializers.FloatField()
+    percent = serializers.FloatField(
+        help_text="100 once completed, else max_position / duration * 100 (0 if the duration is unknown)."
+    )
+    completed = serializers.BooleanField(
+        help_text="True at ≥ 90 % of the duration or after /complete; final."
+    )
+    completed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class CourseProgressSerializer(serializers.Serializer):
+    course_id = serializers.CharField()
+    lesson_count = serializers.IntegerField()
+    completed_lessons = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
+    last_lesson_id = serializers.CharField(
+        allow_null=True, help_text="Resume point: the lesson touched last."
+    )
+    updated_at = serializers.DateTimeField(allow_null=True)
+    lessons = ProgressSerializer(many=True)
+
+
+class CourseProgressRowSerializer(serializers.Serializer):
+    course_id = serializers.CharField()
+    title = serializers.CharField()
+    slug = serializers.CharField()
+    lesson_count = serializers.IntegerField()
+    completed_lessons = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
+    last_lesson_id = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- analytics --------------------------------------------------------------------------------------
+class LessonAnalyticsSerializer(serializers.Serializer):
+    lesson_id = serializers.CharField()
+    title = serializers.CharField()
+    starts = serializers.IntegerField(help_text="Enrolled learners with any progress on this lesson.")
+    completions = serializers.IntegerField(help_text="Enrolled learners who completed this lesson.")
+    average_percent = serializers.FloatField(
+        help_text="Mean lesson percent among starters (100 if completed, else furthest position / "
+        "duration); 0 without starters."
+    )
+
+
+class CourseAnalyticsSerializer(serializers.Serializer):
+    course_id = serializers.CharField()
+    enrollments = serializers.IntegerField(help_text="Active enrollments.")
+    active_learners_7d = serializers.IntegerField(
+        help_text="Actively enrolled learners with progress activity in the last 7 days."
+    )
+    completion_rate = serializers.FloatField(
+        help_text="Share (0-1) of actively enrolled learners who completed every lesson; 0 when there "
+        "are no enrollments or no lessons."
+    )
+    average_percent = serializers.FloatField(
+        help_text="Mean course percent (completed lessons / lessons * 100) over actively enrolled "
+        "learners; learners without progress count as 0."
+    )
+    lessons = LessonAnalyticsSerializer(many=True, help_text="In course order.")
+
+
+class OverviewSerializer(serializers.Serializer):
+    users_by_role = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Accounts per role (student, instructor, admin)."
+    )
+    courses_by_status = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Courses per status (draft, published, archived)."
+    )
+    enrollments = serializers.IntegerField(help_text="Active enrollments, all courses.")
+    lessons_watched_7d = serializers.IntegerField(
+        help_text="(learner, lesson) pairs with progress activity in the last 7 days (previews excluded)."
+    )

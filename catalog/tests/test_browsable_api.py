@@ -1,0 +1,154 @@
+"""Browsable API: instructors log in with a session and author courses and lessons through the rendered
+forms; the same permissions as JWT apply and unsafe session requests need the CSRF token."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from catalog import selectors
+from catalog.repositories.base import collection
+
+pytestmark = pytest.mark.django_db
+
+HTML = {"HTTP_ACCEPT": "text/html"}
+
+
+def _csrf(client: Client) -> str:
+    return client.cookies["csrftoken"].value
+
+
+def _session_login(user) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/api-auth/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    response = client.post(
+        "/api-auth/login/",
+        {
+            "username": user.email,
+            "password": user.raw_password,
+            "csrfmiddlewaretoken": token,
+            "next": "/api/v1/courses/",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    return client
+
+
+def test_instructor_sees_create_form_with_choices_and_help(instructor):
+    client = _session_login(instructor)
+
+    page = client.get("/api/v1/courses/", **HTML)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    for field in ('name="title"', 'name="slug"', 'name="description"', 'name="tags"', 'name="level"'):
+        assert field in html
+    assert '<option value="intermediate"' in html
+    assert "Audience level." in html  # help_text is rendered
+
+
+def test_instructor_creates_course_and_lesson_through_forms(instructor):
+    client = _session_login(instructor)
+    client.get("/api/v1/courses/", **HTML)
+
+    created = client.post(
+        "/api/v1/courses/",
+        {
+            "title": "Form course",
+            "description": "",
+            "tags": "django, web",
+            "level": "advanced",
+            "slug": "",
+            "csrfmiddlewaretoken": _csrf(client),
+        },
+        **HTML,
+    )
+
+    assert created.status_code == 201, created.content[:500]
+    course = collection("courses").find_one({"title": "Form course"})
+    assert (course["tags"], course["level"], course["slug"], course["owner_id"]) == (
+        ["django", "web"], "advanced", "form-course", instructor.id,
+    )  # fmt: skip
+    course_id = str(course["_id"])
+    lessons_page = client.get(f"/api/v1/courses/{course_id}/lessons/", **HTML)
+    assert 'name="is_preview"' in lessons_page.content.decode()
+    lesson = client.post(
+        f"/api/v1/courses/{course_id}/lessons/",
+        {
+            "title": "Form lesson",
+            "description": "d",
+            "duration": "61.5",
+            "csrfmiddlewaretoken": _csrf(client),
+        },
+        **HTML,
+    )
+    assert lesson.status_code == 201, lesson.content[:500]
+    assert (
+        selectors.lesson_get(lesson_id=selectors.course_get(course_id=course_id)["lesson_ids"][0])["duration"]
+        == 61.5
+    )
+
+
+def test_detail_page_prefills_edit_form_for_owner_only(client_for, instructor, other_instructor, make_course):
+    course = make_course(instructor, title="Prefilled", tags=["alpha", "beta"], lessons=1, publish=True)
+
+    own = _session_login(instructor).get(f"/api/v1/courses/{course['id']}", **HTML).content.decode()
+    other = _session_login(other_instructor).get(f"/api/v1/courses/{course['id']}", **HTML).content.decode()
+
+    assert 'value="Prefilled"' in own
+    assert 'value="alpha, beta"' in own
+    assert 'name="title"' not in other  # no edit form for someone who may not edit
+
+
+def test_session_put_with_csrf_edits_and_without_is_refused(instructor, make_course):
+    course = make_course(instructor, title="Before")
+    client = _session_login(instructor)
+    client.get("/api/v1/courses/", **HTML)
+    url = f"/api/v1/courses/{course['id']}"
+
+    refused = client.put(url, "title=Hacked&level=beginner", content_type="application/x-www-form-urlencoded")
+    edited = client.put(
+        url,
+        "title=After&level=intermediate&tags=x&description=&slug=",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_X_CSRFTOKEN=_csrf(client),
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] in {"csrf_failed", "permission_denied"}
+    assert edited.status_code == 200, edited.content[:500]
+    stored = selectors.course_get(course_id=course["id"])
+    assert (stored["title"], stored["level"], stored["tags"], stored["slug"]) == (
+        "After",
+        "intermediate",
+        ["x"],
+        course["slug"],
+    )
+
+
+def test_student_session_gets_no_form_and_is_refused(student):
+    client = _session_login(student)
+
+    page = client.get("/api/v1/courses/", **HTML).content.decode()
+    response = client.post(
+        "/api/v1/courses/", {"title": "X", "level": "beginner", "csrfmiddlewaretoken": _csrf(client)}, **HTML
+    )
+
+    assert 'name="title"' not in page
+    assert response.status_code == 403
+    assert collection("courses").count_documents({}) == 0
+
+
+def test_other_instructor_session_cannot_edit(other_instructor, instructor, make_course):
+    course = make_course(instructor, title="Theirs", lessons=1, publish=True)
+    client = _session_login(other_instructor)
+    client.get("/api/v1/courses/", **HTML)
+
+    response = client.patch(
+        f"/api/v1/courses/{course['id']}", '{"title": "Mine now"}', content_type="application/json",
+        HTTP_X_CSRFTOKEN=_csrf(client),
+    )  # fmt: skip
+
+    assert response.status_code == 403
+    assert selectors.course_get(course_id=course["id"])["title"] == "Theirs"

@@ -1,0 +1,153 @@
+"""Published-catalog caching: served from Redis, invalidated by every write, short TTL backstop,
+per-viewer pages never cached; enrollment lookups cached and invalidated."""
+
+import pytest
+from django.core.cache import cache
+
+from catalog import cache as catalog_cache
+from catalog import selectors
+from catalog.repositories.base import collection, oid
+
+pytestmark = pytest.mark.django_db
+
+
+def _rename_behind_the_apps_back(course_id, title):
+    collection("courses").update_one({"_id": oid(course_id)}, {"$set": {"title": title}})
+
+
+def test_public_list_and_detail_come_from_cache(api_client, instructor, make_course, mongo_commands):
+    course = make_course(instructor, lessons=1, publish=True, title="Cached")
+    api_client.get("/api/v1/courses/")
+    api_client.get(f"/api/v1/courses/{course['id']}")
+    api_client.get(f"/api/v1/courses/{course['id']}/lessons/")
+    _rename_behind_the_apps_back(course["id"], "Changed directly")
+
+    with mongo_commands.recording() as commands:
+        listing = api_client.get("/api/v1/courses/")
+        detail = api_client.get(f"/api/v1/courses/{course['id']}")
+        lessons = api_client.get(f"/api/v1/courses/{course['id']}/lessons/")
+
+    assert commands == []
+    assert listing.json()["results"][0]["title"] == "Cached"
+    assert detail.json()["title"] == "Cached"
+    assert lessons.json()["count"] == 1
+
+
+def test_every_write_invalidates(api_client, client_for, instructor, make_course):
+    course = make_course(instructor, lessons=2, publish=True, title="Before")
+    owner = client_for(instructor)
+    detail_url = f"/api/v1/courses/{course['id']}"
+
+    def warm():
+        api_client.get("/api/v1/courses/")
+        api_client.get(detail_url)
+        api_client.get(f"{detail_url}/lessons/")
+
+    warm()
+    owner.patch(detail_url, {"title": "After"}, format="json")
+    assert api_client.get(detail_url).json()["title"] == "After"
+    assert api_client.get("/api/v1/courses/").json()["results"][0]["title"] == "After"
+
+    warm()
+    owner.post(f"{detail_url}/lessons/", {"title": "Third", "duration": 10}, format="json")
+    assert api_client.get(detail_url).json()["lesson_count"] == 3
+    assert api_client.get(f"{detail_url}/lessons/").json()["count"] == 3
+
+    warm()
+    lesson_id = course["lesson_ids"][0]
+    owner.patch(f"/api/v1/lessons/{lesson_id}", {"title": "Renamed"}, format="json")
+    assert api_client.get(f"{detail_url}/lessons/").json()["results"][0]["title"] == "Renamed"
+
+    warm()
+    owner.post(f"{detail_url}/lessons/reorder", {"lesson_ids": list(reversed(
+        selectors.course_get(course_id=course["id"])["lesson_ids"]))}, format="json")  # fmt: skip
+    assert api_client.get(f"{detail_url}/lessons/").json()["results"][0]["title"] == "Third"
+
+    warm()
+    owner.delete(f"/api/v1/lessons/{lesson_id}")
+    assert api_client.get(detail_url).json()["lesson_count"] == 2
+
+    warm()
+    owner.post(f"{detail_url}/unpublish")
+    assert api_client.get(detail_url).status_code == 404
+    assert api_client.get("/api/v1/courses/").json()["count"] == 0
+
+    owner.post(f"{detail_url}/publish")
+    warm()
+    owner.delete(detail_url)
+    assert api_client.get(detail_url).status_code == 404
+    assert api_client.get(f"{detail_url}/lessons/").status_code == 404
+
+
+def test_short_ttl_is_the_backstop_for_lost_invalidations(api_client, instructor, make_course, settings):
+    course = make_course(instructor, lessons=1, publish=True, title="Old")
+    api_client.get(f"/api/v1/courses/{course['id']}")
+    _rename_behind_the_apps_back(course["id"], "New")
+    settings.CATALOG_CACHE_TTL_SECONDS = 0  # as if the 60 s had passed
+
+    assert api_client.get(f"/api/v1/courses/{course['id']}").json()["title"] == "New"
+
+
+def test_instructor_listing_is_never_served_from_the_shared_cache(
+    client_for, api_client, instructor, make_course
+):
+    make_course(instructor, lessons=1, publish=True)
+    api_client.get("/api/v1/courses/")  # warm the public page
+    draft = make_course(instructor, title="Fresh draft")
+    cache_gen = cache.get(catalog_cache.GENERATION_KEY)
+
+    ids = [c["id"] for c in client_for(instructor).get("/api/v1/courses/").json()["results"]]
+
+    assert draft["id"] in ids
+    assert cache.get(catalog_cache.GENERATION_KEY) == cache_gen
+
+
+def test_draft_detail_is_not_cached(client_for, instructor, make_course):
+    course = make_course(instructor, title="Draft")
+    owner = client_for(instructor)
+    owner.get(f"/api/v1/courses/{course['id']}")
+    _rename_behind_the_apps_back(course["id"], "Draft renamed")
+
+    assert owner.get(f"/api/v1/courses/{course['id']}").json()["title"] == "Draft renamed"
+
+
+def test_enrollment_lookup_is_cached_and_invalidated(
+    student, instructor, make_course, enroll, django_assert_num_queries
+):
+    course = make_course(instructor, lessons=1, publish=True)
+
+    with django_assert_num_queries(1):
+        assert selectors.enrollment_is_active(user_id=student.id, course_id=course["id"]) is False
+    with django_assert_num_queries(0):
+        assert selectors.enrollment_is_active(user_id=student.id, course_id=course["id"]) is False
+    enroll(student, course)
+    assert selectors.enrollment_is_active(user_id=student.id, course_id=course["id"]) is True
+    with django_assert_num_queries(0):
+        assert selectors.enrollment_is_active(user_id=student.id, course_id=course["id"]) is True
+
+
+def test_lost_generation_key_still_invalidates(api_client, instructor, make_course):
+    course = make_course(instructor, lessons=1, publish=True, title="A")
+    api_client.get(f"/api/v1/courses/{course['id']}")
+    cache.delete(catalog_cache.GENERATION_KEY)  # evicted
+    _rename_behind_the_apps_back(course["id"], "B")
+
+    assert api_client.get(f"/api/v1/courses/{course['id']}").json()["title"] == "B"
+
+
+def test_cold_public_list_costs_the_same_for_any_page_size(
+    api_client, instructor, other_instructor, make_course, django_assert_num_queries, mongo_commands
+):
+    for i in range(6):
+        make_course(instructor if i % 2 else other_instructor, lessons=2, publish=True)
+
+    with django_assert_num_queries(1), mongo_commands.recording() as commands:  # instructor names, batched
+        response = api_client.get("/api/v1/courses/")
+
+    assert response.json()["count"] == 6
+    assert {c["instructor"]["id"] for c in response.json()["results"]} == {instructor.id, other_instructor.id}
+    assert [(name, target) for name, target in commands] == [
+        ("aggregate", "courses"),  # count
+        ("find", "courses"),  # the page
+        ("aggregate", "lessons"),  # total_duration for the whole page
+    ]

@@ -1,0 +1,74 @@
+"""`mongo_indexes` and `seed_demo` management commands."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from catalog import selectors
+from catalog.indexes import ensure_indexes
+from catalog.models import Enrollment
+from catalog.repositories.base import collection
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(name: str) -> str:
+    out = io.StringIO()
+    call_command(name, stdout=out)
+    return out.getvalue()
+
+
+def test_mongo_indexes_is_idempotent_and_declares_the_expected_indexes():
+    first = _run("mongo_indexes")
+    second = _run("mongo_indexes")
+
+    assert first == second
+    courses = collection("courses").index_information()
+    assert courses["slug_unique"]["unique"] is True
+    assert courses["status_published_at"]["key"] == [("status", 1), ("published_at", -1)]
+    assert courses["owner_created_at"]["key"] == [("owner_id", 1), ("created_at", -1)]
+    assert courses["tags"]["key"] == [("tags", 1)]
+    assert collection("lessons").index_information()["course_created_at"]["key"] == [
+        ("course_id", 1),
+        ("created_at", 1),
+    ]
+    progress = collection("progress").index_information()
+    assert progress["user_lesson_unique"]["unique"] is True
+    assert progress["course_user"]["key"] == [("course_id", 1), ("user_id", 1)]
+    assert progress["course_updated_at"]["key"] == [("course_id", 1), ("updated_at", -1)]
+    assert "progress.user_lesson_unique" in ensure_indexes()
+
+
+def test_seed_demo_creates_everything_once_and_prints_passwords_once():
+    first = _run("seed_demo")
+    second = _run("seed_demo")
+
+    passwords = dict(re.findall(r"created \w+\s+(\S+@learnstream\.local)\s+password: (\S+)", first))
+    assert set(passwords) == {
+        "admin@learnstream.local", "instructor@learnstream.local", "student@learnstream.local",
+        "student2@learnstream.local",
+    }  # fmt: skip
+    for email, password in passwords.items():
+        user = User.objects.get(email=email)
+        assert user.check_password(password)
+        assert password not in second
+    assert "password:" not in second
+    assert second.count("password unchanged") == 4
+    assert User.objects.get(email="admin@learnstream.local").role == "admin"
+    assert User.objects.get(email="instructor@learnstream.local").role == "instructor"
+
+    course = selectors.course_get_by_slug(slug="django-from-zero")
+    assert course["status"] == "published"
+    assert len(course["lesson_ids"]) == 5
+    assert collection("courses").count_documents({}) == 2
+    assert collection("lessons").count_documents({}) == 5
+    student = User.objects.get(email="student@learnstream.local")
+    assert list(Enrollment.objects.values_list("user_id", "course_id")) == [(student.id, course["id"])]
+    progress = selectors.course_progress_get(user_id=student.id, course=course)
+    assert (progress["completed_lessons"], progress["percent"], progress["last_lesson_id"]) == (
+        1, 20.0, course["lesson_ids"][1],
+    )  # fmt: skip
+    assert collection("progress").count_documents({}) == 2
