@@ -1,3 +1,11 @@
-from django.urls import URLPattern, URLResolver
+"""Included under /admin/ *before* the Django admin, so `POST /admin/uploads` is ours, not the admin's."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from rest_framework.routers import SimpleRouter
+
+from streaming.views import AdminUploadViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("uploads", AdminUploadViewSet, basename="admin-upload")
+
+urlpatterns = router.urls

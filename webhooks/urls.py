@@ -1,3 +1,8 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from webhooks.views import MuxWebhookView
+
+app_name = "webhooks"
+urlpatterns = [
+    path("mux", MuxWebhookView.as_view(), name="mux"),
+]

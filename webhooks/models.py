@@ -1,0 +1,35 @@
+"""The durable webhook inbox: one row per Mux event id, committed before Mux gets its 2xx."""
+
+from django.db import models
+
+
+class WebhookEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
+class WebhookEvent(models.Model):
+    source = models.CharField(max_length=16, default="mux")
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=255, db_index=True)
+    # The raw body exactly as signed (for audits and replays) and its parsed form (for processing).
+    raw_body = models.TextField()
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=WebhookEventStatus.choices, default=WebhookEventStatus.PENDING
+    )
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    outcome = models.CharField(max_length=64, blank=True, default="")  # what processing did, for the admin
+    # Null once processed, or after the last automatic retry (then only a manual reprocess re-drives it).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
