@@ -149,7 +149,7 @@ class OutstandingTokenAdmin(BaseOutstandingTokenAdmin):
     search_fields = ("jti", "user__email")
     ordering = ("-created_at",)
     list_filter = (("blacklistedtoken", admin.EmptyFieldListFilter),)
-    actions = ["revoke_sessions"]
+    actions = ["revoke_sessions"]  # type: ignore[assignment]  # simplejwt declares None
 
     def get_queryset(self, *args: Any, **kwargs: Any) -> QuerySet[OutstandingToken]:
         return super().get_queryset(*args, **kwargs).select_related("user", "lineage", "blacklistedtoken")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     # Before admin.site.urls so the admin's catch-all cannot shadow the seed's upload endpoint.
     path("admin/", include("streaming.admin_urls")),
+    path("admin/catalog/", include("catalog.admin_urls")),  # the MongoDB catalog's admin pages
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
+scripts/browser.sh  # Debian's Chromium for tests/browser (Playwright never downloads a browser)
 export DJANGO_ENV=test
 BIN=.venv/bin
 echo "== ruff"; $BIN/ruff check . && $BIN/ruff format --check .
