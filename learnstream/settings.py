@@ -292,6 +292,13 @@ TASKS = {
     }
 }
 
+# --- catalog caching (seconds) ---------------------------------------------------------------------
+# Fresh for the TTL (a backstop: every write invalidates explicitly); the last copy is kept for the stale
+# window and served only while MongoDB is down. Enrollment lookups back the hot paths (playback, progress).
+CATALOG_CACHE_TTL_SECONDS = env.int("CATALOG_CACHE_TTL_SECONDS", default=60)
+CATALOG_CACHE_STALE_SECONDS = env.int("CATALOG_CACHE_STALE_SECONDS", default=15 * 60)
+ENROLLMENT_CACHE_SECONDS = env.int("ENROLLMENT_CACHE_SECONDS", default=5 * 60)
+
 # --- Mux --------------------------------------------------------------------------------------------
 MUX_TOKEN_ID = _required_in_production("MUX_TOKEN_ID", DEV_MUX_TOKEN_ID)
 MUX_TOKEN_SECRET = _required_in_production("MUX_TOKEN_SECRET", DEV_MUX_TOKEN_SECRET)

@@ -34,15 +34,6 @@ STATUS_READY = "ready"
 STATUS_ERRORED = "errored"
 STATUS_CANCELLED = "cancelled"
 STATUS_DELETED = "deleted"
-VIDEO_STATUSES = (
-    STATUS_NONE,
-    STATUS_WAITING_UPLOAD,
-    STATUS_PROCESSING,
-    STATUS_READY,
-    STATUS_ERRORED,
-    STATUS_CANCELLED,
-    STATUS_DELETED,
-)
 
 # Which pipeline status may follow which. Terminal states are final for their pipeline, except that
 # an asset that exists (ready or errored) can still be deleted.

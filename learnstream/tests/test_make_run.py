@@ -135,6 +135,19 @@ def test_make_run_serves_seeded_api_and_keeps_data_across_restarts(run_env):
         status, courses = _http("GET", f"{base}/api/v1/courses/")
         assert status == 200
         assert [course["title"] for course in courses["results"]] == ["Django from Zero"]
+        # The seed uploaded a demo video to the emulator; its signed webhooks make the lesson ready.
+        lessons_url = f"{base}/api/v1/courses/{courses['results'][0]['id']}/lessons/"
+        deadline = time.monotonic() + 60
+        while True:
+            _, lessons = _http("GET", lessons_url)
+            if lessons["results"][0]["video_status"] == "ready" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert lessons["results"][0]["video_status"] == "ready", first.text
+        status, playback = _http("GET", f"{base}/api/v1/lessons/{lessons['results'][0]['id']}/playback")
+        assert status == 200, playback
+        with urllib.request.urlopen(playback["stream_url"], timeout=10) as response:  # noqa: S310
+            assert response.status == 200
         for path in ("/api/docs/", "/admin/login/", "/api/schema/"):
             with urllib.request.urlopen(f"{base}{path}", timeout=10) as response:  # noqa: S310
                 assert response.status == 200, path

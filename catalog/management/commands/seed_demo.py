@@ -10,12 +10,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, OutputWrapper
 from django.db import transaction
 
 from accounts.models import Role, User
 from catalog import selectors, services
 from catalog.types import Course
+from learnstream.errors import ApplicationError
 
 DEMO_COURSE_SLUG = "django-from-zero"
 DRAFT_COURSE_SLUG = "mongodb-patterns-draft"
@@ -106,6 +108,26 @@ def seed_learning(out: OutputWrapper, *, student: Any, course: Course) -> None:
     out.write(f"  {student.email} enrolled, lesson 1 completed, lesson 2 at 50 %")
 
 
+def seed_video(out: OutputWrapper, *, course: Course) -> None:
+    """With the local Mux emulator, the preview lesson gets a real (tiny) video through the real flow:
+    direct upload, PUT of the bytes, signed webhooks back to the app. Skipped against real Mux."""
+    from streaming import services as streaming_services
+
+    if not settings.MUX_API_BASE_URL.startswith(("http://127.0.0.1", "http://localhost")):
+        out.write("  Mux is real: upload your own videos (README → Video walk-through)")
+        return
+    lesson_id = course["lesson_ids"][0]
+    try:
+        ticket = streaming_services.seed_demo_video(lesson_id=lesson_id)
+    except ApplicationError as exc:
+        out.write(f"  demo video skipped: {exc.message} (is the Mux emulator running?)")
+        return
+    if ticket is None:
+        out.write("  exists  demo video on lesson 1")
+    else:
+        out.write(f"  uploaded demo video for lesson 1 ({lesson_id}); it becomes ready via webhooks")
+
+
 class Command(BaseCommand):
     help = "Create demo users, a published course with lessons and a learner with progress (idempotent)."
 
@@ -114,6 +136,7 @@ class Command(BaseCommand):
         users = seed_users(self.stdout)
         course = seed_courses(self.stdout, instructor=users.instructor)
         seed_learning(self.stdout, student=users.student, course=course)
+        seed_video(self.stdout, course=course)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. Passwords are printed only when users are created.")
         )
