@@ -34,7 +34,7 @@ TEST_WEBHOOK_SECRET = "test-mux-webhook-secret-0123456789"  # noqa: S105 - test-
 
 @dataclass
 class MuxEmulatorHandle:
-    """Test helpers wrapping the emulator's `/_control/` API (see streaming/EMULATOR.md)."""
+    """Test helpers wrapping the emulator's `/_control/` API (see docs/emulator.md)."""
 
     server: MuxEmulator
     url: str

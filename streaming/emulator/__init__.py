@@ -1,4 +1,4 @@
-"""A loopback emulator of the subset of the Mux Video API LearnStream uses. See streaming/EMULATOR.md.
+"""A loopback emulator of the subset of the Mux Video API LearnStream uses. See docs/emulator.md.
 
 Framework-free on purpose (stdlib HTTP server, `cryptography` + PyJWT for signing keys), so it runs
 in-process in tests (`streaming.testing`), under `manage.py mux_emulator`, or as

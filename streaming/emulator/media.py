@@ -34,7 +34,7 @@ IMAGES: dict[str, tuple[str, bytes]] = {
 
 
 def hls_playlist(*, source_url: str, duration: float) -> bytes:
-    """A one-segment VOD playlist whose segment is the uploaded file itself (see EMULATOR.md)."""
+    """A one-segment VOD playlist whose segment is the uploaded file itself (see docs/emulator.md)."""
     seconds = max(duration, 0.001)
     return (
         "#EXTM3U\n"

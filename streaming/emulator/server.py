@@ -1,7 +1,7 @@
 """The emulator's HTTP face: Mux's REST API, the upload URL, signed playback hosts, `/_control/`.
 
 stdlib `ThreadingHTTPServer`, HTTP/1.1 keep-alive (urllib3 pools connections), loopback only. See
-streaming/EMULATOR.md for every endpoint.
+docs/emulator.md for every endpoint.
 """
 
 from __future__ import annotations
