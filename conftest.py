@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from learnstream import mongo
 
+pytest_plugins = ["streaming.testing"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
