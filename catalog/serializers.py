@@ -8,6 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from catalog.repositories.base import is_object_id
 from catalog.types import COURSE_LEVELS, COURSE_STATUSES, VIDEO_STATUSES
@@ -220,11 +221,31 @@ class LessonSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class IdListField(serializers.ListField):
+    """A list of ids; HTML forms (the browsable API) may send one comma-separated string instead."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("style", {"base_template": "input.html", "placeholder": "id1, id2, id3"})
+        super().__init__(**kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        # ListField reads HTML input as repeated keys; a single text input arrives as one string.
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary.get(self.field_name)
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        return super().to_internal_value(data)
+
+
 class ReorderSerializer(serializers.Serializer):
-    lesson_ids = serializers.ListField(
+    lesson_ids = IdListField(
         child=serializers.CharField(),
         max_length=1000,
-        help_text="Every lesson id of the course exactly once, in the new order.",
+        help_text="Every lesson id of the course exactly once, in the new order "
+        "(comma-separated in HTML forms).",
     )
 
     def validate_lesson_ids(self, value: list[str]) -> list[str]:

@@ -116,7 +116,9 @@ class CatalogViewSet(viewsets.ViewSet):
 
 
 def _detail_response(detail: Any, *, status_code: int = 200, stale: bool = False) -> Response:
-    response = Response(CourseSerializer(detail).data, status=status_code)
+    data = CourseSerializer(detail).data
+    # A plain dict after a create: the browsable API then shows a fresh create form, not the new object.
+    response = Response(dict(data) if status_code == status.HTTP_201_CREATED else data, status=status_code)
     if stale:
         response["X-Catalog-Stale"] = "1"
     return response
@@ -317,8 +319,9 @@ class CourseViewSet(CatalogViewSet):
         view = selectors.lesson_view(
             lesson=lesson, position=selectors.lesson_position(course=current, lesson_id=lesson["id"])
         )
+        # A plain dict so the browsable API offers a fresh create form for the next lesson.
         return Response(
-            LessonSerializer(_lesson_instance(view, current)).data, status=status.HTTP_201_CREATED
+            dict(LessonSerializer(_lesson_instance(view, current)).data), status=status.HTTP_201_CREATED
         )
 
     @extend_schema(

@@ -152,3 +152,36 @@ def test_other_instructor_session_cannot_edit(other_instructor, instructor, make
 
     assert response.status_code == 403
     assert selectors.course_get(course_id=course["id"])["title"] == "Theirs"
+
+
+def test_create_answers_with_a_fresh_form_for_the_next_course(instructor):
+    client = _session_login(instructor)
+    client.get("/api/v1/courses/", **HTML)
+
+    created = client.post(
+        "/api/v1/courses/",
+        {"title": "First of many", "level": "beginner", "tags": "", "csrfmiddlewaretoken": _csrf(client)},
+        **HTML,
+    )
+
+    html = created.content.decode()
+    assert created.status_code == 201
+    assert 'name="title"' in html
+    assert 'value="First of many"' not in html  # the form is empty, ready for the next course
+
+
+def test_reorder_form_accepts_comma_separated_ids(instructor, make_course):
+    course = make_course(instructor, title="Order me", lessons=3)
+    first, second, third = course["lesson_ids"]
+    client = _session_login(instructor)
+    page = client.get(f"/api/v1/courses/{course['id']}/lessons/reorder", **HTML).content.decode()
+
+    response = client.post(
+        f"/api/v1/courses/{course['id']}/lessons/reorder",
+        {"lesson_ids": f"{third}, {first},{second}", "csrfmiddlewaretoken": _csrf(client)},
+        **HTML,
+    )
+
+    assert 'name="lesson_ids"' in page
+    assert response.status_code == 200, response.content[:500]
+    assert selectors.course_get(course_id=course["id"])["lesson_ids"] == [third, first, second]
