@@ -10,12 +10,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
-from accounts.models import Role
+from accounts.models import RoleFlags
 from accounts.revocation import access_token_is_revoked
 from accounts.tokens import CLAIM_EPOCH, CLAIM_FAMILY, CLAIM_ROLE
 
 
-class AuthenticatedUser:
+class AuthenticatedUser(RoleFlags):
     """The caller of a JWT request, built from verified claims (no database row is loaded).
 
     Exposes only what authorization needs: `id`/`pk`, `role` and the role predicates. Load the full
@@ -32,22 +32,6 @@ class AuthenticatedUser:
         self.pk = user_id
         self.role = role
         self.family = family
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_superuser(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_instructor(self) -> bool:
-        return self.role == Role.INSTRUCTOR
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
         return False  # Django object permissions are for the admin site, which uses sessions

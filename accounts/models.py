@@ -41,7 +41,33 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-class User(AbstractBaseUser):
+class RoleFlags:
+    """Role predicates shared by the `User` row and the token-built `AuthenticatedUser`.
+
+    The admin site is for the admin role only (staff = superuser = admin); there are no per-object
+    Django permissions.
+    """
+
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_instructor(self) -> bool:
+        return self.role == Role.INSTRUCTOR
+
+
+class User(RoleFlags, AbstractBaseUser):
     email = models.EmailField(max_length=254, unique=True)
     name = models.CharField(max_length=150, blank=True, default="")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT, db_index=True)
@@ -69,23 +95,6 @@ class User(AbstractBaseUser):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
-
-    # The admin site is for the admin role only; there are no per-object Django permissions.
-    @property
-    def is_staff(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_superuser(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def is_instructor(self) -> bool:
-        return self.role == Role.INSTRUCTOR
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
         return self.is_active and self.is_admin
