@@ -434,17 +434,26 @@ def get_asset(asset_id: str) -> Asset:
     return asset_from_payload(_data_dict(response))
 
 
-def delete_asset(asset_id: str) -> None:
-    """Delete an asset. A 404 means it is already gone, which is the outcome we wanted."""
+def _delete(operation: str, delete: Callable[[Any, float], object], *, resource: str) -> None:
+    """Run an idempotent delete; a 404 means the thing is already gone, which is the outcome we wanted."""
 
     def call(c: Any, t: float) -> object:
-        mux_python.AssetsApi(c).delete_asset(asset_id, _request_timeout=t)
+        delete(c, t)
         return _DONE
 
     try:
-        _call("delete_asset", call, idempotent=True, resource=asset_id)
+        _call(operation, call, idempotent=True, resource=resource)
     except NotFoundAtMux:
-        logger.info("mux delete_asset %s: already deleted", asset_id)
+        logger.info("mux %s %s: already deleted", operation, resource)
+
+
+def delete_asset(asset_id: str) -> None:
+    """Delete an asset (already gone counts as done)."""
+    _delete(
+        "delete_asset",
+        lambda c, t: mux_python.AssetsApi(c).delete_asset(asset_id, _request_timeout=t),
+        resource=asset_id,
+    )
 
 
 def create_signing_key() -> SigningKey:
@@ -483,16 +492,12 @@ def list_signing_keys() -> list[SigningKeyInfo]:
 
 
 def delete_signing_key(key_id: str) -> None:
-    """Delete a signing key (tokens it signed stop working). A 404 means it is already gone."""
-
-    def call(c: Any, t: float) -> object:
-        mux_python.SigningKeysApi(c).delete_signing_key(key_id, _request_timeout=t)
-        return _DONE
-
-    try:
-        _call("delete_signing_key", call, idempotent=True, resource=key_id)
-    except NotFoundAtMux:
-        logger.info("mux delete_signing_key %s: already deleted", key_id)
+    """Delete a signing key (tokens it signed stop working; already gone counts as done)."""
+    _delete(
+        "delete_signing_key",
+        lambda c, t: mux_python.SigningKeysApi(c).delete_signing_key(key_id, _request_timeout=t),
+        resource=key_id,
+    )
 
 
 # --- Development signing key (make run, no human step) -------------------------------------------------
