@@ -2,15 +2,25 @@
 counts. Nothing loads a whole collection; the only per-learner data that reaches Python is the list of
 enrolled user ids (PostgreSQL) handed to the pipeline's `$match`. Metric definitions: `COURSE_METRICS`
 (also the OpenAPI description of the endpoint) and `analytics_overview`.
+
+A course's analytics read every progress document of the course, so they are cached per course for
+`CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables): analytics need no read-your-writes. The
+copy lives in this process and in Redis (shared by every worker, so the course is computed about once
+per period, not once per worker); the time it was computed travels with it, so whichever layer serves
+it, the figures are at most that many seconds old.
 """
 
+import threading
+import time
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
+from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
@@ -57,7 +67,57 @@ class Overview(TypedDict):
     lessons_watched_7d: int
 
 
+def course_metrics_description() -> str:
+    """The OpenAPI description of the course analytics endpoint: the metrics and how old they may be."""
+    seconds = catalog_cache.analytics_seconds()
+    if seconds <= 0:
+        return COURSE_METRICS
+    return (
+        f"{COURSE_METRICS}\n\nFigures are cached per course and may be up to {seconds} seconds old "
+        "(they do not reflect progress, enrollments or lesson changes made since)."
+    )
+
+
+# Process-local copies: course id -> (computed_at, analytics). Bounded: analytics are an owner/admin
+# page, so a few courses are hot at a time; past the bound expired copies go, then everything.
+_LOCAL_MAX = 256
+_local_copies: dict[str, tuple[float, CourseAnalytics]] = {}
+_local_lock = threading.Lock()
+
+
+def _keep_locally(course_id: str, computed_at: float, value: CourseAnalytics, now: float, ttl: int) -> None:
+    with _local_lock:
+        if len(_local_copies) >= _LOCAL_MAX and course_id not in _local_copies:
+            for cid in [c for c, (at, _v) in _local_copies.items() if at + ttl <= now]:
+                del _local_copies[cid]
+            if len(_local_copies) >= _LOCAL_MAX:
+                _local_copies.clear()
+        _local_copies[course_id] = (computed_at, value)
+
+
 def course_analytics_get(*, course: Course) -> CourseAnalytics:
+    """The course's analytics, at most `CATALOG_ANALYTICS_CACHE_SECONDS` old: from this process's copy
+    (no round trip), else Redis's (one GET), else computed (`course_analytics_compute`) and stored in
+    both. The caller has already checked that the viewer may see them."""
+    ttl = catalog_cache.analytics_seconds()
+    if ttl <= 0:
+        return course_analytics_compute(course=course)
+    course_id, now = course["id"], time.time()
+    held = _local_copies.get(course_id)
+    if held is not None and held[0] + ttl > now:
+        return held[1]
+    key = catalog_cache.analytics_key(course_id)
+    entry: dict[str, Any] | None = cache.get(key)
+    if entry is None or entry["computed_at"] + ttl <= now:
+        # Stamped before the reads start: the age bound holds even for a slow computation.
+        entry = {"computed_at": now, "value": course_analytics_compute(course=course)}
+        cache.set(key, entry, timeout=ttl)
+    _keep_locally(course_id, entry["computed_at"], entry["value"], now, ttl)
+    return entry["value"]
+
+
+def course_analytics_compute(*, course: Course) -> CourseAnalytics:
+    """The course's analytics from the stores, now: 1 PostgreSQL query, 2 MongoDB commands."""
     enrolled = list(
         Enrollment.objects.filter(course_id=course["id"], status=EnrollmentStatus.ACTIVE).values_list(
             "user_id", flat=True

@@ -1,9 +1,12 @@
 """Redis caching for the published catalog and for hot lookups (enrollment, lesson access info).
 
 Catalog pages (public course list, published course detail, published lesson lists):
-- Keys embed a catalog *generation*; every catalog write bumps it (`catalog_invalidate`), so no reader
-  can fetch a page computed before the write. Readers read the generation *before* querying MongoDB,
-  so a page computed concurrently with a write is stored under the old generation and never served.
+- Every entry records the catalog *generation* it was computed under; every catalog write bumps the
+  generation (`catalog_invalidate`), and an entry only counts while its generation is the current one,
+  so no reader can be served a page computed before a write. Readers read the generation *before*
+  querying MongoDB, so a page computed concurrently with a write carries the old generation and is never
+  served. The generation and the entry are read together (one MGET): a hit is one Redis round trip, and
+  a write is seen by every process at once (no per-process copy of the generation that could lag).
 - An entry is fresh for `CATALOG_CACHE_TTL_SECONDS` after it was stored (default 60 s: the backstop for
   an invalidation lost while Redis was unreachable) and lives in Redis for
   `CATALOG_CACHE_STALE_SECONDS` (default 15 min). A stale entry is only used when MongoDB is down.
@@ -37,14 +40,15 @@ def enrollment_seconds() -> int:
     return int(getattr(settings, "ENROLLMENT_CACHE_SECONDS", 5 * 60))
 
 
-def _generation() -> str:
-    gen = cache.get(GENERATION_KEY)
-    if gen is None:
-        # A fresh Redis (or an evicted key): start from a time-based value so keys written under an
-        # earlier generation that happened to equal 1, 2, ... can never be resurrected.
-        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
-        gen = cache.get(GENERATION_KEY)
-    return str(gen)
+def analytics_seconds() -> int:
+    return int(getattr(settings, "CATALOG_ANALYTICS_CACHE_SECONDS", 60))
+
+
+def _start_generation() -> Any:
+    # A fresh Redis (or an evicted key): start from a time-based value so entries computed under an
+    # earlier generation that happened to equal 1, 2, ... can never be resurrected.
+    cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+    return cache.get(GENERATION_KEY)
 
 
 def catalog_invalidate() -> None:
@@ -73,10 +77,16 @@ class CachedRead:
 def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
     """Serve `key` from the cache when fresh; otherwise `compute()` → (value, cacheable).
 
-    When `compute` fails because a store is down and a (stale) copy exists, that copy is served.
+    When `compute` fails because a store is down and a (stale) copy of the current generation exists,
+    that copy is served. A hit costs one Redis round trip (generation and entry in one MGET).
     """
-    full_key = f"{key}:g{_generation()}"
-    entry = cache.get(full_key)
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY)
+    entry = found.get(key)
+    if generation is None:
+        generation, entry = _start_generation(), None
+    if entry is not None and entry.get("generation") != generation:
+        entry = None  # computed before a later write: unusable, even as a stale copy
     if entry is not None and entry["stored_at"] + fresh_seconds() > time.time():
         return CachedRead(entry["value"], stale=False)
     try:
@@ -85,8 +95,12 @@ def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
         if entry is not None:
             return CachedRead(entry["value"], stale=True)
         raise
-    if cacheable:
-        cache.set(full_key, {"value": value, "stored_at": time.time()}, timeout=stale_seconds())
+    if cacheable and generation is not None:  # None: Redis unreachable, nothing to store into
+        cache.set(
+            key,
+            {"value": value, "stored_at": time.time(), "generation": generation},
+            timeout=stale_seconds(),
+        )
     return CachedRead(value, stale=False)
 
 
@@ -97,3 +111,7 @@ def enrollment_key(user_id: int, course_id: str) -> str:
 
 def lesson_access_key(lesson_id: str) -> str:
     return f"catalog:lesson-access:{lesson_id}"
+
+
+def analytics_key(course_id: str) -> str:
+    return f"catalog:analytics:{course_id}"

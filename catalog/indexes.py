@@ -1,7 +1,9 @@
 """Index declarations live next to each repository; this applies them all, idempotently.
 
-Each repository module exposes `COLLECTION` and `INDEXES`. `lesson_videos` (the video lifecycle's
-repository over the same `lessons` collection) is picked up when it exists.
+Each repository module exposes `COLLECTION` and `INDEXES`, and optionally `SUPERSEDED_INDEXES`: names of
+indexes an earlier release declared, dropped once every declared index exists (so a deployment never
+runs without the replacement). `lesson_videos` (the video lifecycle's repository over the same
+`lessons` collection) is picked up when it exists.
 """
 
 import importlib
@@ -26,13 +28,25 @@ def _modules() -> list[ModuleType]:
     return modules
 
 
-def ensure_indexes() -> list[str]:
-    """Create every declared index (no-op for existing ones). Returns the index names."""
-    from catalog.repositories.base import apply_indexes
+def apply_declared_indexes() -> tuple[list[str], list[str]]:
+    """Create every declared index (no-op for existing ones), then drop the superseded ones that still
+    exist. Returns `(declared index names, names dropped now)`, each as `collection.index`."""
+    from catalog.repositories.base import apply_indexes, drop_indexes
 
+    modules = _modules()
     names: list[str] = []
-    for module in _modules():
+    for module in modules:
         indexes = getattr(module, "INDEXES", [])
         if indexes:
             names += [f"{module.COLLECTION}.{n}" for n in apply_indexes(module.COLLECTION, indexes)]
-    return names
+    dropped: list[str] = []
+    for module in modules:
+        superseded = tuple(getattr(module, "SUPERSEDED_INDEXES", ()))
+        if superseded:
+            dropped += [f"{module.COLLECTION}.{n}" for n in drop_indexes(module.COLLECTION, superseded)]
+    return names, dropped
+
+
+def ensure_indexes() -> list[str]:
+    """Create every declared index and drop superseded ones (idempotent). Returns the index names."""
+    return apply_declared_indexes()[0]

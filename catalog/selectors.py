@@ -5,6 +5,7 @@ Stable for other apps (the video lifecycle relies on these): `course_get`, `less
 `lesson_access_get`, `enrollment_is_active`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -203,13 +204,52 @@ def lesson_view(*, lesson: Lesson, position: int) -> LessonView:
     }
 
 
+# lesson id -> course id, per process. A lesson never moves to another course and ids are never reused,
+# so this can never be stale; knowing the course up front lets the heartbeat fetch the lesson facts and
+# the caller's enrollment in one Redis round trip. Bounded (cleared when full: it refills as used).
+_LESSON_COURSE_MAX = 20_000
+_lesson_course: dict[str, str] = {}
+
+
+def _remember_course_of(access: LessonAccess) -> None:
+    if len(_lesson_course) >= _LESSON_COURSE_MAX:
+        _lesson_course.clear()
+    _lesson_course[access["lesson_id"]] = access["course_id"]
+
+
 def lesson_access_get(*, lesson_id: str) -> LessonAccess | None:
     """Cached (Redis) lesson facts for hot paths; invalidated by every lesson/course write that changes
     them (`services.lesson_cache_invalidate`). On a miss: two MongoDB reads."""
-    key = catalog_cache.lesson_access_key(lesson_id)
-    cached = cache.get(key)
+    cached = cache.get(catalog_cache.lesson_access_key(lesson_id))
     if cached is not None:
+        _remember_course_of(cached)
         return cached
+    return _lesson_access_load(lesson_id)
+
+
+def lesson_access_with_enrollment(
+    *, lesson_id: str, user_id: int | None
+) -> tuple[LessonAccess | None, bool | None]:
+    """`lesson_access_get` plus, when the cache knows it, whether `user_id` is actively enrolled in the
+    lesson's course (None: not known here, ask `enrollment_is_active`). Once this process has seen the
+    lesson, both come from one Redis round trip (MGET) instead of two."""
+    course_id = _lesson_course.get(lesson_id)
+    if course_id is None or user_id is None:
+        return lesson_access_get(lesson_id=lesson_id), None
+    access_key = catalog_cache.lesson_access_key(lesson_id)
+    enrollment_key = catalog_cache.enrollment_key(user_id, course_id)
+    found = cache.get_many([access_key, enrollment_key])
+    access: LessonAccess | None = found.get(access_key)
+    if access is None:
+        access = _lesson_access_load(lesson_id)
+    enrolled = found.get(enrollment_key)
+    if access is None or enrolled is None or access["course_id"] != course_id:
+        return access, None
+    return access, bool(enrolled == 1)
+
+
+def _lesson_access_load(lesson_id: str) -> LessonAccess | None:
+    key = catalog_cache.lesson_access_key(lesson_id)
     lesson = lesson_get(lesson_id=lesson_id)
     if lesson is None:
         return None
@@ -224,6 +264,7 @@ def lesson_access_get(*, lesson_id: str) -> LessonAccess | None:
         "is_preview": lesson["is_preview"],
     }
     cache.set(key, access, timeout=catalog_cache.enrollment_seconds())
+    _remember_course_of(access)
     return access
 
 
@@ -308,8 +349,17 @@ def _course_query(*, user: Any, params: CourseListParams) -> tuple[CourseQuery, 
     return CourseQuery(statuses=("published",), **narrow), True
 
 
-def course_list(*, user: Any, params: CourseListParams, offset: int, limit: int) -> tuple[Page, bool]:
-    """A page of visible courses as details; `(page, stale)`. Public pages come from the cache."""
+def course_list(
+    *,
+    user: Any,
+    params: CourseListParams,
+    offset: int,
+    limit: int,
+    render: Callable[[list[CourseDetail]], list[Any]] | None = None,
+) -> tuple[Page, bool]:
+    """A page of visible courses; `(page, stale)`. The items are details, or `render(details)` (e.g.
+    the API's wire form). Public pages come from the cache, which keeps them in their final, rendered
+    form (one entry per renderer), so a cache hit does no serialisation at all."""
     query, public = _course_query(user=user, params=params)
 
     def compute() -> tuple[Page, bool]:
@@ -318,11 +368,13 @@ def course_list(*, user: Any, params: CourseListParams, offset: int, limit: int)
         courses = (
             repo.find(query=query, ordering=params.ordering, offset=offset, limit=limit) if total else []
         )
-        return {"total": total, "items": _details(courses)}, public
+        details = _details(courses)
+        return {"total": total, "items": render(details) if render else details}, public
 
     if not public:
         return compute()[0], False
-    key = catalog_cache.catalog_key("list", *params.cache_parts(), str(offset), str(limit))
+    form = f"{render.__module__}.{render.__qualname__}" if render else "details"
+    key = catalog_cache.catalog_key("list", form, *params.cache_parts(), str(offset), str(limit))
     result = catalog_cache.cached_read(key, compute)
     return result.value, result.stale
 
@@ -582,12 +634,17 @@ def course_students_list(*, course: Course, offset: int, limit: int) -> Page:
     return {"total": total, "items": items}
 
 
-def can_record_progress(*, user: Any, access: LessonAccess) -> tuple[bool, bool]:
+def can_record_progress(
+    *, user: Any, access: LessonAccess, enrolled: bool | None = None
+) -> tuple[bool, bool]:
     """(allowed, preview): enrolled learners record real progress; the course owner and admins may
-    record preview progress (kept out of analytics) without enrolling."""
+    record preview progress (kept out of analytics) without enrolling. `enrolled`, when the caller
+    already knows it (`lesson_access_with_enrollment`), saves the lookup."""
     uid = user_id_of(user)
     if uid is None:
         return False, False
+    if enrolled is None:
+        enrolled = enrollment_is_active(user_id=uid, course_id=access["course_id"])
     if can_edit_course(user=user, course={"owner_id": access["owner_id"], "status": ""}):
-        return True, not enrollment_is_active(user_id=uid, course_id=access["course_id"])
-    return enrollment_is_active(user_id=uid, course_id=access["course_id"]), False
+        return True, not enrolled
+    return enrolled, False

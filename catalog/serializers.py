@@ -22,6 +22,7 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 LEVEL_CHOICES = [(level, level.capitalize()) for level in COURSE_LEVELS]
 ORDERING_CHOICES = ["-published_at", "title", "-created_at"]
+DEFAULT_COURSE_ORDERING = "-published_at"
 
 
 # --- fields -----------------------------------------------------------------------------------------
@@ -168,7 +169,9 @@ class CourseListQuerySerializer(serializers.Serializer):
         help_text="Instructors: `draft`/`archived` list their own; admins: any. Default: published "
         "(plus your own drafts for instructors, every draft for admins).",
     )
-    ordering = serializers.ChoiceField(required=False, choices=ORDERING_CHOICES, default="-published_at")
+    ordering = serializers.ChoiceField(
+        required=False, choices=ORDERING_CHOICES, default=DEFAULT_COURSE_ORDERING
+    )
 
     def validate_tag(self, value: str) -> str:
         return value.strip().lower()

@@ -27,7 +27,7 @@ from catalog.selectors import (
     ProgressView,
     can_record_progress,
     course_get,
-    lesson_access_get,
+    lesson_access_with_enrollment,
     progress_view,
 )
 from catalog.types import Course, Lesson
@@ -358,10 +358,10 @@ def enrollment_cancel(*, user: Any, course_id: str) -> None:
 
 # --- progress ---------------------------------------------------------------------------------------
 def _access_or_raise(*, user: Any, lesson_id: str) -> tuple[Any, bool]:
-    access = lesson_access_get(lesson_id=lesson_id)
+    access, enrolled = lesson_access_with_enrollment(lesson_id=lesson_id, user_id=user_id_of(user))
     if access is None:
         raise NotFound()
-    allowed, preview = can_record_progress(user=user, access=access)
+    allowed, preview = can_record_progress(user=user, access=access, enrolled=enrolled)
     if not allowed:
         # 403 for a course the caller can see, 404 for one they cannot (its existence must not leak).
         course = course_get(course_id=access["course_id"])

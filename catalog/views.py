@@ -22,6 +22,7 @@ from catalog.permissions import (
     user_id_of,
 )
 from catalog.serializers import (
+    DEFAULT_COURSE_ORDERING,
     CourseAnalyticsSerializer,
     CourseListQuerySerializer,
     CourseProgressRowSerializer,
@@ -115,6 +116,26 @@ class CatalogViewSet(viewsets.ViewSet):
         return course
 
 
+def course_rows(details: list[Any]) -> list[dict[str, Any]]:
+    """A page of courses in their wire form: plain dicts, so the public cache can keep exactly this and a
+    hit goes straight to the response."""
+    return [dict(row) for row in CourseSerializer(details, many=True).data]
+
+
+# Query parameters that change the course list (anything else, e.g. `page`, is not its concern).
+COURSE_LIST_QUERY_FIELDS = frozenset(CourseListQuerySerializer().fields)
+
+
+def course_list_query(query_params: Any) -> dict[str, Any]:
+    """The validated course list query. The usual request (no filter, no ordering: at most `?page=`)
+    has nothing to validate and gets the serializer's defaults without running it."""
+    if COURSE_LIST_QUERY_FIELDS.isdisjoint(query_params.keys()):
+        return {"ordering": DEFAULT_COURSE_ORDERING}
+    serializer = CourseListQuerySerializer(data=query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 def _detail_response(detail: Any, *, status_code: int = 200, stale: bool = False) -> Response:
     data = CourseSerializer(detail).data
     # A plain dict after a create: the browsable API then shows a fresh create form, not the new object.
@@ -168,7 +189,7 @@ class CourseViewSet(CatalogViewSet):
         responses={200: CourseSerializer(many=True), **error_responses(400, 401, 404, 503)},
     )
     def list(self, request: Request) -> Response:
-        query = self.parse(CourseListQuerySerializer, request.query_params)
+        query = course_list_query(request.query_params)
         params = selectors.CourseListParams(
             search=query.get("search") or None,
             tag=query.get("tag") or None,
@@ -181,11 +202,13 @@ class CourseViewSet(CatalogViewSet):
 
         def fetch(offset: int, limit: int) -> dict[str, Any]:
             nonlocal stale
-            page, stale = selectors.course_list(user=request.user, params=params, offset=offset, limit=limit)
+            page, stale = selectors.course_list(
+                user=request.user, params=params, offset=offset, limit=limit, render=course_rows
+            )
             return dict(page)
 
-        items = self.paginator.paginate_selector(request, fetch)
-        return self.paginator.response(CourseSerializer(items, many=True).data, stale=stale)
+        rows = self.paginator.paginate_selector(request, fetch)
+        return self.paginator.response(rows, stale=stale)
 
     @extend_schema(
         summary="Create a course (draft)",
@@ -409,7 +432,7 @@ class CourseViewSet(CatalogViewSet):
 
     @extend_schema(
         summary="Course analytics",
-        description=analytics.COURSE_METRICS,
+        description=analytics.course_metrics_description(),
         parameters=[ID_PARAM],
         responses={200: CourseAnalyticsSerializer, **error_responses(400, 401, 403, 404, 503)},
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.operations import IndexModel
 
 from learnstream import mongo
@@ -17,6 +17,7 @@ from learnstream import mongo
 Document = dict[str, Any]
 
 _OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
+INDEX_NOT_FOUND = 27  # server error code of dropIndexes for a name that does not exist
 
 
 class DuplicateKey(Exception):
@@ -54,6 +55,23 @@ def apply_indexes(name: str, indexes: list[IndexModel]) -> list[str]:
     if not indexes:
         return []
     return collection(name).create_indexes(indexes)
+
+
+def drop_indexes(name: str, index_names: tuple[str, ...]) -> list[str]:
+    """Drop the named indexes that exist; returns those dropped. Idempotent: a name already gone (also
+    when a concurrent run dropped it first) is skipped."""
+    col = collection(name)
+    present = set(col.index_information()) & set(index_names)
+    dropped: list[str] = []
+    for index_name in sorted(present):
+        try:
+            col.drop_index(index_name)
+        except OperationFailure as exc:
+            if exc.code != INDEX_NOT_FOUND:
+                raise
+            continue
+        dropped.append(index_name)
+    return dropped
 
 
 def duplicate_key_field(exc: DuplicateKeyError) -> str:

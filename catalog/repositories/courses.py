@@ -27,14 +27,6 @@ from catalog.repositories.base import (
 from catalog.types import Course
 
 COLLECTION = "courses"
-INDEXES = [
-    IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),
-    IndexModel([("status", ASCENDING), ("published_at", DESCENDING)], name="status_published_at"),
-    IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_created_at"),
-    IndexModel([("status", ASCENDING), ("title_sort", ASCENDING)], name="status_title"),
-    IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_created_at"),
-    IndexModel([("tags", ASCENDING)], name="tags"),
-]
 
 # Every ordering ends with _id so pages are stable when the first key ties.
 ORDERINGS: dict[str, list[tuple[str, int]]] = {
@@ -42,6 +34,23 @@ ORDERINGS: dict[str, list[tuple[str, int]]] = {
     "title": [("title_sort", ASCENDING), ("_id", ASCENDING)],
     "-created_at": [("created_at", DESCENDING), ("_id", DESCENDING)],
 }
+
+INDEXES = [
+    IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),
+    # One per list ordering: `status` (the visibility filter) then exactly that ordering's sort keys,
+    # tie-breakers included, so MongoDB walks the index in order and stops after skip + limit instead
+    # of sorting every matching course in memory.
+    IndexModel(
+        [("status", ASCENDING), *ORDERINGS["-published_at"]], name="status_published_at_created_at_id"
+    ),
+    IndexModel([("status", ASCENDING), *ORDERINGS["-created_at"]], name="status_created_at_id"),
+    IndexModel([("status", ASCENDING), *ORDERINGS["title"]], name="status_title_sort_id"),
+    IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_created_at"),
+    IndexModel([("tags", ASCENDING)], name="tags"),
+]
+# Earlier list indexes without the tie-breakers (each a prefix of its replacement): dropped once the
+# replacements exist, by `manage.py mongo_indexes`.
+SUPERSEDED_INDEXES = ("status_published_at", "status_created_at", "status_title")
 
 EDITABLE_FIELDS = frozenset({"title", "slug", "description", "tags", "level"})
 

@@ -6,20 +6,26 @@ Every write is one `findAndModify` upsert whose monotonic fields use `$max`/`$mi
 duplicates and out-of-order heartbeats can never move `max_position` back or un-complete a lesson.
 """
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.operations import IndexModel
 
 from catalog.repositories.base import Document, collection, oid, oids
 from catalog.types import LearnerCourseSummary, Progress
 
+logger = logging.getLogger(__name__)
+
+BAD_VALUE = 2  # the server's error code for a hint naming no index (MongoDB and SecantusDB alike)
+
 COLLECTION = "progress"
+COURSE_USER_INDEX = "course_user"
 INDEXES = [
     IndexModel([("user_id", ASCENDING), ("lesson_id", ASCENDING)], unique=True, name="user_lesson_unique"),
-    IndexModel([("course_id", ASCENDING), ("user_id", ASCENDING)], name="course_user"),
+    IndexModel([("course_id", ASCENDING), ("user_id", ASCENDING)], name=COURSE_USER_INDEX),
     IndexModel([("course_id", ASCENDING), ("updated_at", DESCENDING)], name="course_updated_at"),
     IndexModel([("user_id", ASCENDING), ("course_id", ASCENDING)], name="user_course"),
     IndexModel([("lesson_id", ASCENDING)], name="lesson"),
@@ -181,6 +187,18 @@ class ProgressRepository:
             for r in rows
         }
 
+    def _aggregate_hinted(self, pipeline: list[Document], *, index: str) -> list[Document]:
+        """Run `pipeline` with its first `$match` on `index`, so index use does not depend on the planner
+        (SecantusDB's, for one, scans the collection for this `$match`). If the index is missing (indexes
+        not applied yet) the server refuses the hint: run unhinted rather than fail the request."""
+        try:
+            return list(self.col.aggregate(pipeline, hint=index))
+        except OperationFailure as exc:
+            if exc.code != BAD_VALUE or "hint" not in str(exc).lower():
+                raise
+            logger.warning("progress index %r missing (run manage.py mongo_indexes); unhinted query", index)
+            return list(self.col.aggregate(pipeline))
+
     def course_analytics(
         self, *, course_id: str, user_ids: list[int], lesson_ids: list[str], since: datetime
     ) -> Document:
@@ -248,7 +266,7 @@ class ProgressRepository:
                 }
             },
         ]
-        rows = list(self.col.aggregate(pipeline))
+        rows = self._aggregate_hinted(pipeline, index=COURSE_USER_INDEX)
         if not rows:
             return result
         facet = rows[0]

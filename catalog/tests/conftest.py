@@ -10,7 +10,12 @@ from django.utils.text import slugify
 from catalog import selectors, services
 from catalog.cache import catalog_invalidate
 from catalog.repositories.base import collection, new_id, oid
-from catalog.tests.helpers import MongoCommandRecorder, command_recorder
+from catalog.tests.helpers import (
+    MongoCommandRecorder,
+    RedisCommandRecorder,
+    command_recorder,
+    redis_recorder,
+)
 from catalog.types import Course, Lesson
 
 
@@ -92,3 +97,8 @@ def enroll(db: None) -> Callable[[Any, Course], None]:
 @pytest.fixture
 def mongo_commands() -> MongoCommandRecorder:
     return command_recorder()
+
+
+@pytest.fixture
+def redis_commands() -> RedisCommandRecorder:
+    return redis_recorder()

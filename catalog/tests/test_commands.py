@@ -28,7 +28,12 @@ def test_mongo_indexes_is_idempotent_and_declares_the_expected_indexes():
     assert first == second
     courses = collection("courses").index_information()
     assert courses["slug_unique"]["unique"] is True
-    assert courses["status_published_at"]["key"] == [("status", 1), ("published_at", -1)]
+    assert courses["status_published_at_created_at_id"]["key"] == [
+        ("status", 1), ("published_at", -1), ("created_at", -1), ("_id", -1),
+    ]  # fmt: skip
+    assert courses["status_created_at_id"]["key"] == [("status", 1), ("created_at", -1), ("_id", -1)]
+    assert courses["status_title_sort_id"]["key"] == [("status", 1), ("title_sort", 1), ("_id", 1)]
+    assert not {"status_published_at", "status_created_at", "status_title"} & set(courses)
     assert courses["owner_created_at"]["key"] == [("owner_id", 1), ("created_at", -1)]
     assert courses["tags"]["key"] == [("tags", 1)]
     assert collection("lessons").index_information()["course_created_at"]["key"] == [
