@@ -1,7 +1,10 @@
 """Input/output shapes of the auth and users APIs. No business rules here (see services.py)."""
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from accounts.models import Role, User
 
@@ -57,10 +60,20 @@ class ProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SentCharField(serializers.CharField):
+    """DRF reads `name=` in an HTML form as "not sent" for an optional field; a value that was sent is
+    validated like JSON's `""` instead (so an empty name is a 400, not a silent no-op)."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary.get(self.field_name)
+        return super().get_value(dictionary)
+
+
 class ProfileUpdateSerializer(serializers.Serializer):
     """Only the name is editable by its owner; anything else in the body is ignored (no mass assignment)."""
 
-    name = serializers.CharField(max_length=150, required=False)
+    name = SentCharField(max_length=150, required=False)
 
 
 class AdminUserSerializer(serializers.ModelSerializer):
@@ -73,7 +86,7 @@ class AdminUserSerializer(serializers.ModelSerializer):
 class AdminUserUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
-    name = serializers.CharField(max_length=150, required=False)
+    name = SentCharField(max_length=150, required=False)
 
 
 class UserListQuerySerializer(serializers.Serializer):

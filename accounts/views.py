@@ -149,7 +149,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     @action(detail=False, methods=["get", "patch"])
     def me(self, request: Request) -> Response:
         if request.method == "PATCH":
-            serializer = ProfileUpdateSerializer(data=request.data)
+            serializer = ProfileUpdateSerializer(data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             user = services.user_profile_update(user_id=request_user_id(request), **serializer.validated_data)
         else:
@@ -205,7 +205,8 @@ class UserViewSet(NoStoreMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
         return selectors.user_get(user_id=int(self.kwargs["pk"]))
 
     def partial_update(self, request: Request, pk: str) -> Response:
-        serializer = AdminUserUpdateSerializer(data=request.data)
+        # partial: an HTML form omits unticked checkboxes, which must mean "unchanged", not False.
+        serializer = AdminUserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = services.user_update(user_id=int(pk), **serializer.validated_data)
         return Response(AdminUserSerializer(user).data)

@@ -201,3 +201,28 @@ def test_browsable_api_pages_render_for_a_session_admin(admin_user, client):
         response = client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("text/html")
+
+
+def test_form_patch_renames_without_touching_unsent_checkboxes(admin_user, student):
+    """The browsable API sends forms: an unticked (absent) `is_active` must not deactivate anyone."""
+    access, _ = issue_token_pair(admin_user)
+
+    response = bearer(access).patch(
+        f"{USERS}{student.pk}", "name=Renamed", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 200, response.content
+    student.refresh_from_db()
+    assert (student.name, student.is_active, student.role) == ("Renamed", True, "student")
+
+
+@pytest.mark.parametrize("url", ["me", "user"])
+def test_form_patch_with_an_empty_name_is_rejected(url, admin_user, student):
+    access, _ = issue_token_pair(admin_user)
+    path = ME if url == "me" else f"{USERS}{student.pk}"
+    before = User.objects.get(pk=admin_user.pk if url == "me" else student.pk).name
+
+    response = bearer(access).patch(path, "name=", content_type="application/x-www-form-urlencoded")
+
+    assert_error(response, 400, "validation_error")
+    assert User.objects.get(pk=admin_user.pk if url == "me" else student.pk).name == before
