@@ -8,6 +8,7 @@ and re-created if the process id changes. Every timeout is short: a dead MongoDB
 import atexit
 import os
 import threading
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,10 @@ def client_options() -> dict[str, Any]:
         "tz_aware": True,
         "serverSelectionTimeoutMS": timeout_ms,
         "connectTimeoutMS": timeout_ms,
-        "socketTimeoutMS": timeout_ms * 2,
+        # One deadline per operation, server selection and the automatic retry included (client-side
+        # operation timeout). A per-socket timeout is not enough: a retryable write against a hung
+        # server waited it out twice.
+        "timeoutMS": timeout_ms,
         "retryWrites": True,
         "appname": "learnstream",
     }
@@ -58,6 +62,13 @@ def close_client() -> None:
 
 # Close the pool (ending server sessions) when the process exits normally.
 atexit.register(close_client)
+
+
+def maintenance_deadline(seconds: float = 600) -> AbstractContextManager[None]:
+    """A longer deadline for operator commands (index builds on big collections), not for requests."""
+    import pymongo
+
+    return pymongo.timeout(seconds)
 
 
 def ping(timeout_ms: int = 1000) -> None:

@@ -144,6 +144,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MONGO_URI = _required_in_production("MONGO_URI", "mongodb://127.0.0.1:27017")
 MONGO_DB = env.str("MONGO_DB", default="learnstream")
+# The deadline of one MongoDB operation (server selection, connect and the one automatic retry included).
 MONGO_TIMEOUT_MS = env.int("MONGO_TIMEOUT_MS", default=2000)
 
 REDIS_URL = _required_in_production("REDIS_URL", "")

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from catalog.indexes import apply_declared_indexes
+from learnstream import mongo
 
 
 class Command(BaseCommand):
@@ -12,7 +13,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        names, dropped = apply_declared_indexes()
+        with mongo.maintenance_deadline():  # an index build may take longer than a request's budget
+            names, dropped = apply_declared_indexes()
         for name in names:
             self.stdout.write(f"  {name}")
         for name in dropped:
