@@ -109,7 +109,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         summary="Log out this session",
         description="Revokes the given refresh token's login family and the calling access token.",
         request=RefreshSerializer,
-        responses={204: None, **error_responses(400, 401, 413)},
+        responses={204: None, **error_responses(400, 401, 413, 503)},
     )
     @action(detail=False, methods=["post"])
     def logout(self, request: Request) -> Response:
@@ -127,7 +127,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     @extend_schema(
         summary="Log out everywhere",
         request=None,
-        responses={204: None, **error_responses(401)},
+        responses={204: None, **error_responses(401, 503)},
     )
     @action(detail=False, methods=["post"], url_path="logout-all", url_name="logout-all")
     def logout_all(self, request: Request) -> Response:
@@ -138,13 +138,13 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        methods=["GET"], summary="My profile", responses={200: ProfileSerializer, **error_responses(401)}
+        methods=["GET"], summary="My profile", responses={200: ProfileSerializer, **error_responses(401, 503)}
     )
     @extend_schema(
         methods=["PATCH"],
         summary="Update my name",
         request=ProfileUpdateSerializer,
-        responses={200: ProfileSerializer, **error_responses(400, 401, 413)},
+        responses={200: ProfileSerializer, **error_responses(400, 401, 413, 503)},
     )
     @action(detail=False, methods=["get", "patch"])
     def me(self, request: Request) -> Response:
@@ -179,15 +179,16 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     list=extend_schema(
         summary="List users (admin)",
         parameters=[UserListQuerySerializer],
-        responses={200: AdminUserSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: AdminUserSerializer(many=True), **error_responses(400, 401, 403, 503)},
     ),
     retrieve=extend_schema(
-        summary="One user (admin)", responses={200: AdminUserSerializer, **error_responses(401, 403, 404)}
+        summary="One user (admin)",
+        responses={200: AdminUserSerializer, **error_responses(401, 403, 404, 503)},
     ),
     partial_update=extend_schema(
         summary="Change a user's role, active flag or name (admin)",
         request=AdminUserUpdateSerializer,
-        responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
+        responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 413, 503)},
     ),
 )
 class UserViewSet(NoStoreMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -54,7 +54,7 @@ class MuxEmulatorHandle:
         )
         request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310 - loopback emulator
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             raise AssertionError(f"control {method} {path} -> {exc.code}: {exc.read().decode()}") from exc
@@ -73,7 +73,7 @@ class MuxEmulatorHandle:
         request = urllib.request.Request(upload_url, data=data, method="PUT")  # noqa: S310
         request.add_header("Content-Type", content_type)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310 - test upload URL
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)
