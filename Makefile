@@ -21,6 +21,10 @@ run: venv
 test: venv
 	scripts/test.sh
 
+## Benchmarks (not part of the test suite): loopback load against gunicorn; writes docs/benchmarks.md.
+bench: venv
+	bench/run.sh
+
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

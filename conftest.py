@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from learnstream import mongo
 
-pytest_plugins = ["streaming.testing"]
+pytest_plugins = ["streaming.testing", "tests.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,166 @@
+# ruff: noqa: E501 - one row per line keeps the matrix a readable table
+"""The authorization matrix (security.md T26): who may call what, and the exact status they get.
+
+One row per (method, path[, object]). Columns are the seven actors of tests/scenario.py:
+
+    anon   no credentials                 owner  instructor who owns `course`
+    stud   student, not enrolled          oinst  another instructor (owns `other_course`)
+    enrl   student enrolled in `course`   admin  admin
+    othS   student enrolled in `other_course` only
+
+`on` says which object the path parameter names (default: `course` for /courses/{id}, `lesson` for
+/lessons/{id}, `user` for /users/{id}); `body` is a valid request body (a dict, or a function of
+(world, role) for bodies that depend on the caller), so every cell measures authorization, not input
+validation. tests/test_authz_matrix.py fails when a route of the OpenAPI schema or the URLconf has no
+row here, when a row names a route that no longer exists, and when any cell differs.
+
+Deliberate choices visible in the table (api.md, Conventions):
+- writes by an authenticated non-owner on a *published* course are 403 (its existence is public);
+- anything on a *draft* course by a non-owner is 404 (existence would leak);
+- unauthenticated writes are 401 before any object is looked up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.scenario import PASSWORD, ROLES
+
+Body = dict[str, Any] | Callable[[Any, str], Any] | None
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    statuses: tuple[int, ...]  # in ROLES order
+    on: str | None = None
+    body: Body = None
+    prefix: bool = False  # the row covers a whole URL subtree of one third-party app (Django admin)
+    note: str = ""
+    needs: tuple[str, ...] = field(default=())  # scenario features the row needs (e.g. "video")
+
+    def expected(self) -> dict[str, int]:
+        return dict(zip(ROLES, self.statuses, strict=True))
+
+
+def R(method: str, path: str, *statuses: int, **kwargs: Any) -> Row:
+    assert len(statuses) == len(ROLES), f"{method} {path}: {len(statuses)} statuses for {len(ROLES)} roles"
+    return Row(method, path, tuple(statuses), **kwargs)
+
+
+# --- bodies that depend on the caller ---------------------------------------------------------------
+def _register(_world: Any, role: str) -> dict[str, Any]:
+    return {"email": f"new-{role}-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD, "name": "New"}
+
+
+def _login(world: Any, role: str) -> dict[str, Any]:
+    who = "guest" if role == "anonymous" else role
+    return {"email": world.actors.users[who].email, "password": PASSWORD}
+
+
+def _refresh(world: Any, role: str) -> dict[str, Any]:
+    who = "guest" if role == "anonymous" else role
+    return {"refresh": world.actors.refresh[who]}
+
+
+def _password(_world: Any, _role: str) -> dict[str, Any]:
+    return {"current_password": PASSWORD, "new_password": f"another-Passphrase-{uuid.uuid4().hex[:6]}"}
+
+
+def _reorder(world: Any, _role: str) -> dict[str, Any]:
+    return {"lesson_ids": list(reversed(world["lessons"]))}
+
+
+def _admin_upload(world: Any, _role: str) -> dict[str, Any]:
+    return {"lesson_id": world["lesson"]}
+
+
+def _webhook(world: Any, role: str) -> dict[str, Any]:
+    return world.webhook_event(role)
+
+
+NEW_COURSE = {"title": "Matrix course", "description": "d", "tags": ["t"], "level": "beginner"}
+NEW_LESSON = {"title": "Matrix lesson", "description": "d", "is_preview": False}
+
+
+# fmt: off
+# status per role:                                          anon stud enrl othS owner oinst admin
+MATRIX: list[Row] = [
+    # --- operations ---
+    R("GET",    "/healthz",                                  200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/readyz",                                   200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/schema/",                              200, 200, 200, 200, 200, 200, 200,
+      note="public outside production; admin-only in production (test_static)"),
+    R("GET",    "/api/docs/",                                200, 200, 200, 200, 200, 200, 200),
+    # DRF's session login for the browsable API: a form, no bearer semantics.
+    R("GET",    "/api-auth/login/",                          200, 200, 200, 200, 200, 200, 200, prefix=True,
+      note="covers POST/PUT of the same Django LoginView (form + CSRF)"),
+    R("POST",   "/api-auth/logout/",                         200, 200, 200, 200, 200, 200, 200),
+    # Django admin: session-only, staff-only; a bearer token never opens it.
+    R("GET",    "/admin/",                                   302, 302, 302, 302, 302, 302, 302, prefix=True,
+      note="covers the Django admin's own URL space (staff session required)"),
+    # --- auth ---
+    R("POST",   "/api/v1/auth/register",                     201, 201, 201, 201, 201, 201, 201, body=_register),
+    R("POST",   "/api/v1/auth/token",                        200, 200, 200, 200, 200, 200, 200, body=_login),
+    R("POST",   "/api/v1/auth/token/refresh",                200, 200, 200, 200, 200, 200, 200, body=_refresh),
+    R("POST",   "/api/v1/auth/logout",                       401, 204, 204, 204, 204, 204, 204, body=_refresh),
+    R("POST",   "/api/v1/auth/logout-all",                   401, 204, 204, 204, 204, 204, 204),
+    R("GET",    "/api/v1/auth/me",                           401, 200, 200, 200, 200, 200, 200),
+    R("PATCH",  "/api/v1/auth/me",                           401, 200, 200, 200, 200, 200, 200, body={"name": "Renamed"}),
+    R("POST",   "/api/v1/auth/me/password",                  401, 204, 204, 204, 204, 204, 204, body=_password),
+    # --- users (admin) ---
+    R("GET",    "/api/v1/users/",                            401, 403, 403, 403, 403, 403, 200),
+    R("GET",    "/api/v1/users/{id}/",                       401, 403, 403, 403, 403, 403, 200),
+    R("PATCH",  "/api/v1/users/{id}/",                       401, 403, 403, 403, 403, 403, 200, body={"name": "Renamed"}),
+    # --- catalog ---
+    R("GET",    "/api/v1/courses/",                          200, 200, 200, 200, 200, 200, 200),
+    R("POST",   "/api/v1/courses/",                          401, 403, 403, 403, 201, 201, 201, body=NEW_COURSE),
+    R("GET",    "/api/v1/courses/{id}/",                     200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/",                     404, 404, 404, 404, 200, 404, 200, on="draft_course"),
+    R("PUT",    "/api/v1/courses/{id}/",                     401, 403, 403, 403, 200, 403, 200, body=NEW_COURSE),
+    R("PATCH",  "/api/v1/courses/{id}/",                     401, 403, 403, 403, 200, 403, 200, body={"title": "Renamed"}),
+    R("PATCH",  "/api/v1/courses/{id}/",                     401, 404, 404, 404, 200, 404, 200, on="draft_course",
+      body={"title": "Renamed"}),
+    R("DELETE", "/api/v1/courses/{id}/",                     401, 403, 403, 403, 204, 403, 204),
+    R("POST",   "/api/v1/courses/{id}/publish/",             401, 404, 404, 404, 200, 404, 200, on="draft_course"),
+    R("POST",   "/api/v1/courses/{id}/unpublish/",           401, 403, 403, 403, 200, 403, 200),
+    R("GET",    "/api/v1/courses/{id}/lessons/",             200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/lessons/",             404, 404, 404, 404, 200, 404, 200, on="draft_course"),
+    R("POST",   "/api/v1/courses/{id}/lessons/",             401, 403, 403, 403, 201, 403, 201, body=NEW_LESSON),
+    R("POST",   "/api/v1/courses/{id}/lessons/reorder/",     401, 403, 403, 403, 200, 403, 200, body=_reorder),
+    R("GET",    "/api/v1/lessons/{id}/",                     200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/lessons/{id}/",                     404, 404, 404, 404, 200, 404, 200, on="draft_lesson"),
+    R("PUT",    "/api/v1/lessons/{id}/",                     401, 403, 403, 403, 200, 403, 200, body=NEW_LESSON),
+    R("PATCH",  "/api/v1/lessons/{id}/",                     401, 403, 403, 403, 200, 403, 200, body={"title": "Renamed"}),
+    R("DELETE", "/api/v1/lessons/{id}/",                     401, 403, 403, 403, 204, 403, 204),
+    # --- enrollments ---
+    R("POST",   "/api/v1/courses/{id}/enroll/",              401, 201, 200, 201, 201, 201, 201),
+    R("POST",   "/api/v1/courses/{id}/enroll/",              401, 404, 404, 404, 409, 404, 409, on="draft_course",
+      note="only published courses accept enrollments; those who can see the draft get 409, others 404"),
+    R("DELETE", "/api/v1/courses/{id}/enroll/",              401, 404, 204, 404, 404, 404, 404,
+      note="unenrolling when not enrolled is 404"),
+    R("GET",    "/api/v1/enrollments/",                      401, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/students/",            401, 403, 403, 403, 200, 403, 200),
+    # --- video ---
+    R("POST",   "/api/v1/lessons/{id}/upload/",              401, 403, 403, 403, 201, 403, 201),
+    R("POST",   "/admin/uploads",                            401, 403, 403, 403, 403, 403, 201, body=_admin_upload),
+    R("GET",    "/api/v1/lessons/{id}/playback/",            401, 403, 200, 403, 200, 403, 200, needs=("video",)),
+    R("GET",    "/api/v1/lessons/{id}/playback/",            200, 200, 200, 200, 200, 200, 200, on="preview_lesson",
+      needs=("video",)),
+    R("DELETE", "/api/v1/lessons/{id}/video/",               401, 403, 403, 403, 204, 403, 204, needs=("video",)),
+    # --- progress and analytics ---
+    # Enrolled students, plus the owner and admins previewing their own course (issue 3).
+    R("PUT",    "/api/v1/lessons/{id}/progress/",            401, 403, 200, 403, 200, 403, 200, body={"position": 12}),
+    R("POST",   "/api/v1/lessons/{id}/complete/",            401, 403, 200, 403, 200, 403, 200),
+    R("GET",    "/api/v1/courses/{id}/progress/",            401, 403, 200, 403, 200, 403, 200),
+    R("GET",    "/api/v1/me/progress/",                      401, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/analytics/",           401, 403, 403, 403, 200, 403, 200),
+    R("GET",    "/api/v1/analytics/overview/",               401, 403, 403, 403, 403, 403, 200),
+    # --- webhook: authenticated by signature only; who calls it does not matter ---
+    R("POST",   "/webhooks/mux",                             200, 200, 200, 200, 200, 200, 200, body=_webhook),
+]
+# fmt: on

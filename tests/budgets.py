@@ -1,0 +1,112 @@
+"""Per-endpoint store round-trip budgets (steady state) and the probe that measures them.
+
+The budget is the most each request may cost: PostgreSQL queries, MongoDB commands, Redis round
+trips. tests/test_budgets.py asserts them; bench/ prints the measured figures next to throughput.
+"Steady state" means the second identical request, after the first warmed the caches, except for
+the endpoints whose first call is the point (login, enroll, webhook, cold list).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tests import scenario
+from tests.roundtrips import RoundTrips, count_round_trips
+
+# endpoint: (PG queries, Mongo commands, Redis round trips). Measured, then frozen: any growth (an N+1,
+# a lost cache) fails tests/test_budgets.py. Savepoints are not counted.
+BUDGETS: dict[str, tuple[int, int, int]] = {
+    "login": (4, 0, 3),  # user, outstanding token + lineage; rate-limit counters, auth-state warm
+    "me": (1, 0, 1),  # the profile itself (name/email are not in the token)
+    "course_list_cold": (1, 3, 4),  # instructors' names in one batched query; count, page, lesson stats
+    "course_list_cached": (0, 0, 1),  # one Redis read serves the page
+    "course_detail_cached": (0, 0, 1),
+    "enroll_first": (2, 1, 3),  # existing row? insert; the course must be published
+    "enroll_again": (1, 1, 3),
+    "lesson_playback": (0, 1, 2),  # issue 4: no PostgreSQL, one MongoDB read
+    "progress_heartbeat": (0, 1, 2),  # issue 3: no PostgreSQL, one MongoDB upsert
+    "webhook_ingest": (4, 0, 0),  # dedupe + insert; processing inline here (ImmediateBackend)
+    "course_analytics": (0, 1, 1),  # one $facet aggregation
+}
+
+
+def measure(api: scenario.Api, world: scenario.World, paths: scenario.Paths) -> dict[str, RoundTrips]:
+    """Run each probe once (after its warm-up) and return what it cost."""
+    from django.core.cache import caches
+
+    actors = world.actors
+    enrolled, owner = actors.token("enrolled"), actors.token("owner")
+    results: dict[str, RoundTrips] = {}
+
+    def probe(
+        name: str, call: Callable[[], scenario.Reply], ok: tuple[int, ...] = (200,), warm: bool = True
+    ) -> None:
+        if warm:
+            call()
+        with count_round_trips() as trips:
+            reply = call()
+        assert reply.status in ok, f"{name}: {reply.status} {reply.body!r}"
+        results[name] = trips
+
+    guest = {"email": actors.users["guest"].email, "password": scenario.PASSWORD}
+    probe("login", lambda: api("POST", paths("api/v1/auth/token"), body=guest), warm=False)
+    probe("me", lambda: api("GET", paths("api/v1/auth/me"), token=enrolled))
+    caches["default"].clear()
+    probe("course_list_cold", lambda: api("GET", paths("api/v1/courses")), warm=False)
+    probe("course_list_cached", lambda: api("GET", paths("api/v1/courses")))
+    probe("course_detail_cached", lambda: api("GET", paths("api/v1/courses/{}", world["course"])))
+    student = actors.token("student")
+    api("GET", paths("api/v1/auth/me"), token=student)  # the student's auth state is warm, as in steady use
+    enroll = paths("api/v1/courses/{}/enroll", world["course"])
+    probe("enroll_first", lambda: api("POST", enroll, token=student), ok=(201,), warm=False)
+    probe("enroll_again", lambda: api("POST", enroll, token=student))
+    probe(
+        "lesson_playback",
+        lambda: api("GET", paths("api/v1/lessons/{}/playback", world["lesson"]), token=enrolled),
+    )
+    heartbeat = paths("api/v1/lessons/{}/progress", world["lesson"])
+    probe("progress_heartbeat", lambda: api("PUT", heartbeat, token=enrolled, body={"position": 30}))
+
+    def webhook() -> scenario.Reply:
+        data = {
+            "id": f"budget-{uuid.uuid4().hex[:8]}",
+            "asset_id": "budget-asset",
+            "type": "text",
+            "status": "ready",
+        }
+        return api(
+            "POST",
+            "/webhooks/mux",
+            body=scenario.signed_webhook(scenario.mux_event("video.asset.track.ready", data)),
+        )
+
+    probe("webhook_ingest", webhook, warm=False)
+    probe(
+        "course_analytics",
+        lambda: api("GET", paths("api/v1/courses/{}/analytics", world["course"]), token=owner),
+    )
+    return results
+
+
+def over_budget(results: dict[str, RoundTrips]) -> list[str]:
+    problems = []
+    for name, trips in results.items():
+        pg, mongo, redis = BUDGETS[name]
+        if trips.pg > pg or trips.mongo > mongo or trips.redis > redis:
+            problems.append(
+                f"{name}: {trips.as_dict()} > budget pg={pg} mongo={mongo} redis={redis}\n{trips.describe()}"
+            )
+    return problems
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| endpoint | PG queries | Mongo commands | Redis round trips | budget (PG/Mongo/Redis) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, trips in results.items():
+        pg, mongo, redis = BUDGETS[name]
+        lines.append(f"| {name} | {trips.pg} | {trips.mongo} | {trips.redis} | {pg}/{mongo}/{redis} |")
+    return "\n".join(lines)
