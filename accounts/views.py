@@ -179,7 +179,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     list=extend_schema(
         summary="List users (admin)",
         parameters=[UserListQuerySerializer],
-        responses={200: AdminUserSerializer(many=True), **error_responses(400, 401, 403, 503)},
+        responses={200: AdminUserSerializer(many=True), **error_responses(400, 401, 403, 404, 503)},
     ),
     retrieve=extend_schema(
         summary="One user (admin)",

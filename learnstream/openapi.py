@@ -1,5 +1,7 @@
 """Reusable OpenAPI pieces for drf-spectacular: the error envelope every 4xx/5xx uses (api.md)."""
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -34,3 +36,23 @@ ERROR_DESCRIPTIONS = {
     502: "Upstream service (Mux) failed",
     503: "A backing store is unavailable",
 }
+
+
+def document_body_limit(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every operation that takes a body can answer 413 (DATA_UPLOAD_MAX_MEMORY_SIZE).
+
+    One place instead of a `413` in each view's `error_responses(...)`, so a new write endpoint cannot
+    forget it.
+    """
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "413",
+                    {
+                        "content": {"application/json": {"schema": envelope}},
+                        "description": ERROR_DESCRIPTIONS[413],
+                    },
+                )
+    return result

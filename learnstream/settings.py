@@ -260,7 +260,10 @@ SPECTACULAR_SETTINGS = {
         else ["rest_framework.permissions.AllowAny"]
     ),
     "ENUM_NAME_OVERRIDES": {},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "learnstream.openapi.document_body_limit",
+    ],
 }
 
 # --- rate limits (django-ratelimit) -----------------------------------------------------------------
