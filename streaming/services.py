@@ -263,9 +263,9 @@ def upload_quota_consume(*, user_id: int) -> None:
         )
 
 
-def lesson_context_for_editor(*, user: Any, lesson_id: str) -> LessonContext:
-    """The lesson if `user` may manage its video: 404 when the course is invisible to them, 403 when
-    visible but not theirs (catalog.permissions rules), 409 for archived courses."""
+def _lesson_context_for_owner(*, user: Any, lesson_id: str, action: str) -> LessonContext:
+    """The lesson if `user` may edit its course: 404 when the course is invisible to them, 403 when
+    visible but not theirs (catalog.permissions rules)."""
     context = LessonVideoRepository().context(lesson_id=lesson_id)
     if context is None or context.course_status is None:
         raise NotFound("Lesson not found.")
@@ -273,7 +273,13 @@ def lesson_context_for_editor(*, user: Any, lesson_id: str) -> LessonContext:
     if not can_edit_course(user=user, course=course):
         if not can_view_course(user=user, course=course):
             raise NotFound("Lesson not found.")
-        raise PermissionDenied("Only the course owner or an administrator can manage this lesson's video.")
+        raise PermissionDenied(f"Only the course owner or an administrator can {action}.")
+    return context
+
+
+def lesson_context_for_editor(*, user: Any, lesson_id: str) -> LessonContext:
+    """The lesson if `user` may manage its video (see above), and 409 for archived courses."""
+    context = _lesson_context_for_owner(user=user, lesson_id=lesson_id, action="manage this lesson's video")
     if context.course_status == "archived":
         raise Conflict("The course is archived.")
     return context
@@ -331,15 +337,8 @@ def admin_upload_request(
 
 
 def video_delete_request(*, user: Any, lesson_id: str) -> None:
-    """`DELETE lessons/{id}/video`."""
-    context = LessonVideoRepository().context(lesson_id=lesson_id)
-    if context is None or context.course_status is None:
-        raise NotFound("Lesson not found.")
-    course = {"owner_id": context.course_owner_id, "status": context.course_status}
-    if not can_edit_course(user=user, course=course):
-        if not can_view_course(user=user, course=course):
-            raise NotFound("Lesson not found.")
-        raise PermissionDenied("Only the course owner or an administrator can delete this lesson's video.")
+    """`DELETE lessons/{id}/video` (allowed on archived courses: it stops paying for the asset)."""
+    context = _lesson_context_for_owner(user=user, lesson_id=lesson_id, action="delete this lesson's video")
     video_delete_for_lesson(lesson={"id": context.lesson_id})
 
 
