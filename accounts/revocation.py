@@ -1,6 +1,6 @@
 """Immediate revocation of access tokens with no PostgreSQL query on the hot path.
 
-Two facts decide whether a signed, unexpired access token is still good:
+Three facts decide whether a signed, unexpired access token is still good:
 - the user's auth epoch: the token's `auth_epoch` claim must equal it. Logout-all, password change, role
   change and deactivation bump it; deactivated or deleted users are cached as `revoked`.
 - the jti denylist: `logout` denylists the session's current access token until it expires.

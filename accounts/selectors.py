@@ -22,12 +22,6 @@ def user_list(*, role: str | None = None, search: str | None = None) -> QuerySet
     return users
 
 
-def user_get_public(*, user_id: int) -> dict[str, object] | None:
-    """`{id, name}` of a user for other apps (e.g. a course's instructor); None if unknown."""
-    row = User.objects.filter(pk=user_id).values("id", "name").first()
-    return dict(row) if row is not None else None
-
-
 def user_names(*, user_ids: list[int]) -> dict[int, str]:
     """Names of many users in one query (avoids N+1 when rendering lists)."""
     return dict(User.objects.filter(pk__in=user_ids).values_list("id", "name"))

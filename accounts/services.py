@@ -188,14 +188,15 @@ def _rotate_locked(*, user_id: int, family: uuid.UUID, jti: str) -> TokenPair | 
     blacklisted = BlacklistedToken.objects.filter(token=outstanding).first()
     if blacklisted is not None:
         return _replay(user=user, lineage=lineage, blacklisted_at=blacklisted.blacklisted_at)
-    if aware_utcnow() >= session_cap(lineage.auth_time):
-        BlacklistedToken.objects.create(token=outstanding)
-        return _Refused.EXPIRED
     BlacklistedToken.objects.create(token=outstanding)
-    raw, child = mint_refresh_token(user=user, family=family, auth_time=lineage.auth_time, parent=outstanding)
+    if aware_utcnow() >= session_cap(lineage.auth_time):
+        return _Refused.EXPIRED
+    raw, _child = mint_refresh_token(
+        user=user, family=family, auth_time=lineage.auth_time, parent=outstanding
+    )
     access = mint_access_token(user=user, family=family, auth_time=lineage.auth_time)
     auth_state_warm(user_id=user.pk, epoch=user.auth_epoch)
-    return TokenPair(access=str(access), refresh=raw, family=family, refresh_jti=child.jti)
+    return TokenPair(access=str(access), refresh=raw, family=family)
 
 
 def _replay(*, user: User, lineage: TokenLineage, blacklisted_at: datetime) -> TokenPair | _Refused:
@@ -207,9 +208,7 @@ def _replay(*, user: User, lineage: TokenLineage, blacklisted_at: datetime) -> T
     child_live = not BlacklistedToken.objects.filter(token=child.token).exists()
     if grace and child_live and aware_utcnow() - blacklisted_at <= grace:
         access = mint_access_token(user=user, family=lineage.family, auth_time=lineage.auth_time)
-        return TokenPair(
-            access=str(access), refresh=child.token.token, family=lineage.family, refresh_jti=child.token.jti
-        )
+        return TokenPair(access=str(access), refresh=child.token.token, family=lineage.family)
     _blacklist_outstanding(Q(lineage__family=lineage.family))
     return _Refused.REUSED
 

@@ -43,7 +43,6 @@ class TokenPair:
     access: str
     refresh: str
     family: uuid.UUID
-    refresh_jti: str
 
 
 def session_cap(auth_time: datetime) -> datetime:
@@ -97,10 +96,10 @@ def session_start(*, user: User) -> TokenPair:
     # JWT times are whole seconds; truncating keeps `auth_time` identical in claims and in the DB.
     auth_time = datetime_from_epoch(datetime_to_epoch(aware_utcnow()))
     access = mint_access_token(user=user, family=family, auth_time=auth_time)
-    raw_refresh, outstanding = mint_refresh_token(user=user, family=family, auth_time=auth_time, parent=None)
+    raw_refresh, _outstanding = mint_refresh_token(user=user, family=family, auth_time=auth_time, parent=None)
     # Warm the epoch cache so the new session's first requests need no PostgreSQL query.
     auth_state_warm(user_id=user.pk, epoch=user.auth_epoch)
-    return TokenPair(access=str(access), refresh=raw_refresh, family=family, refresh_jti=outstanding.jti)
+    return TokenPair(access=str(access), refresh=raw_refresh, family=family)
 
 
 def issue_token_pair(user: User) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import selectors, services
 from accounts.authentication import request_user_id
+from accounts.models import normalize_email
 from accounts.ratelimits import rate_limit_hit, rate_limit_ip
 from accounts.serializers import (
     AdminUserSerializer,
@@ -54,7 +55,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     @extend_schema(
         summary="Create a student account",
         request=RegisterSerializer,
-        responses={201: UserSerializer, **error_responses(400, 409, 413, 429, 503)},
+        responses={201: UserSerializer, **error_responses(400, 409, 429, 503)},
         auth=[],
     )
     @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
@@ -68,7 +69,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     @extend_schema(
         summary="Log in: exchange email and password for an access/refresh token pair",
         request=LoginSerializer,
-        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429, 503)},
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 429, 503)},
         auth=[],
     )
     @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
@@ -77,7 +78,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
-        rate_limit_hit(request=request, group="login_email", value=email.strip().lower())
+        rate_limit_hit(request=request, group="login_email", value=normalize_email(email))
         return _pair(
             services.session_login(
                 request=request, email=email, password=serializer.validated_data["password"]
@@ -88,7 +89,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         summary="Rotate a refresh token",
         description="The presented refresh token dies; presenting it again revokes its whole login family.",
         request=RefreshSerializer,
-        responses={200: TokenPairSerializer, **error_responses(400, 401, 413, 429, 503)},
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 429, 503)},
         auth=[],
     )
     @action(
@@ -109,7 +110,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         summary="Log out this session",
         description="Revokes the given refresh token's login family and the calling access token.",
         request=RefreshSerializer,
-        responses={204: None, **error_responses(400, 401, 413, 503)},
+        responses={204: None, **error_responses(400, 401, 503)},
     )
     @action(detail=False, methods=["post"])
     def logout(self, request: Request) -> Response:
@@ -144,7 +145,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         methods=["PATCH"],
         summary="Update my name",
         request=ProfileUpdateSerializer,
-        responses={200: ProfileSerializer, **error_responses(400, 401, 413, 503)},
+        responses={200: ProfileSerializer, **error_responses(400, 401, 503)},
     )
     @action(detail=False, methods=["get", "patch"])
     def me(self, request: Request) -> Response:
@@ -163,14 +164,15 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         summary="Change my password",
         description="Requires the current password. Every session of the user ends, this one included.",
         request=PasswordChangeSerializer,
-        responses={204: None, **error_responses(400, 401, 413, 429, 503)},
+        responses={204: None, **error_responses(400, 401, 429, 503)},
     )
     @action(detail=False, methods=["post"], url_path="me/password", url_name="me-password")
     def password(self, request: Request) -> Response:
-        rate_limit_hit(request=request, group="password_user", value=str(request_user_id(request)))
+        user_id = request_user_id(request)
+        rate_limit_hit(request=request, group="password_user", value=str(user_id))
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_password_change(user_id=request_user_id(request), **serializer.validated_data)
+        services.user_password_change(user_id=user_id, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,7 +190,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     partial_update=extend_schema(
         summary="Change a user's role, active flag or name (admin)",
         request=AdminUserUpdateSerializer,
-        responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 413, 503)},
+        responses={200: AdminUserSerializer, **error_responses(400, 401, 403, 404, 409, 503)},
     ),
 )
 class UserViewSet(NoStoreMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

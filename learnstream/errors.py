@@ -164,8 +164,6 @@ def to_response(exc: BaseException) -> Response | None:
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf.Throttled) and wait is not None:
             response["Retry-After"] = str(int(wait))
-        if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, DatabaseError):
         # Any other database failure (e.g. a broken connection mid-transaction) is an outage, not a bug
@@ -179,15 +177,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = to_response(exc)
     if response is not None:
         set_rollback()
-        if response.status_code == 401 and isinstance(exc, drf.AuthenticationFailed | drf.NotAuthenticated):
+        if response.status_code == 401:
+            # RFC 9110: every 401 names a scheme (the failing authenticator's own, else our Bearer).
             request = context.get("request")
-            if request is not None:
-                authenticator = getattr(request, "_authenticator", None)
-                header = authenticator.authenticate_header(request) if authenticator else None
-                if header:
-                    response["WWW-Authenticate"] = header
-        elif response.status_code == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="api"'  # RFC 9110: every 401 names a scheme
+            authenticator = getattr(request, "_authenticator", None)
+            header = authenticator.authenticate_header(request) if authenticator else None
+            response["WWW-Authenticate"] = header or 'Bearer realm="api"'
         _log_security_event(exc, response, context.get("request"))
     return response
 
