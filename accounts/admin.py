@@ -97,12 +97,13 @@ class UserAdmin(DjangoUserAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        if "email" in form.changed_data:
-            User.objects.filter(pk=obj.pk).update(email=obj.email)
         try:
             services.user_update(user_id=obj.pk, role=obj.role, is_active=obj.is_active, name=obj.name)
         except Conflict as exc:  # lost a race with another admin's change; the form check passed
             self.message_user(request, exc.message, messages.ERROR)
+            return  # nothing of this form is saved, the email included
+        if "email" in form.changed_data:
+            User.objects.filter(pk=obj.pk).update(email=obj.email)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and _leaves_no_active_admin(obj, role=Role.STUDENT, is_active=False):
