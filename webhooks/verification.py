@@ -54,8 +54,13 @@ def signature_verify(
         raise SignatureError("missing Mux-Signature header")
     timestamp, signatures = signature_header_parse(header)
     current = time.time() if now is None else now
-    # Reject the far future too: a captured request must not become replayable later.
-    if abs(current - timestamp) > tolerance_seconds:
+    # Reject the far future too: a captured request must not become replayable later. A timestamp too
+    # large for a float (`t=9999...`) is simply outside the window, not a server error.
+    try:
+        skew = abs(current - timestamp)
+    except OverflowError as exc:
+        raise SignatureError("timestamp outside tolerance") from exc
+    if skew > tolerance_seconds:
         raise SignatureError("timestamp outside tolerance")
     matched = False
     for secret in secrets:

@@ -104,3 +104,8 @@ def test_no_plain_equality_on_signatures():
         if "signature" in line.lower() or "expected" in line or "candidate" in line:
             assert " == " not in line, line
             assert " != " not in line, line
+
+
+def test_timestamp_too_large_for_a_float_is_rejected_not_an_error():
+    with pytest.raises(SignatureError, match="outside tolerance"):
+        verify(f"t={'9' * 400},v1={VECTOR_SIGNATURE}")

@@ -250,3 +250,8 @@ def test_oversized_body_is_413_and_not_stored(api_client, mux_emulator, settings
     response = _post_raw(api_client, body, mux_emulator.signature(body))
     assert response.status_code == 413
     assert WebhookEvent.objects.count() == 0
+
+
+def test_an_absurd_timestamp_is_a_400_not_a_500(api_client):
+    _rejected(_post_raw(api_client, b'{"id": "e", "type": "video.asset.ready"}', f"t={'9' * 400},v1=00"))
+    assert WebhookEvent.objects.count() == 0
