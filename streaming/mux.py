@@ -143,27 +143,35 @@ class SigningKeyInfo:
 # --- Parsing (API responses and webhook payloads alike) ---------------------------------------------
 
 
+def _from_epoch(seconds: Any) -> datetime | None:
+    # NaN, infinities and out-of-range values (OverflowError/OSError from the platform's time_t) are
+    # unusable timestamps, not errors: a tolerant parser must not fail a whole event over one field.
+    try:
+        return datetime.fromtimestamp(float(seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 def parse_mux_time(value: Any) -> datetime | None:
     """Mux timestamps: epoch number, epoch string, ISO-8601 string or `{seconds, nanos}`."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return _from_epoch(value)
     if isinstance(value, Mapping):
         seconds = value.get("seconds")
         if not isinstance(seconds, int | float | str):
             return None
         try:
             total = float(seconds) + float(value.get("nanos") or 0) / 1e9
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
-        return datetime.fromtimestamp(total, tz=UTC)
+        return _from_epoch(total)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return datetime.fromtimestamp(float(text), tz=UTC)
-        except ValueError:
-            pass
+        epoch = _from_epoch(text)
+        if epoch is not None:
+            return epoch
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:

@@ -352,6 +352,12 @@ def test_connection_refused_is_an_integration_error(settings):
         ("garbage", None),
         ({"nanos": 5}, None),
         (True, None),
+        # Out of range for a datetime or a float: unusable, not an error that fails the whole event.
+        (1e300, None),
+        (10**400, None),
+        ("1e300", None),
+        ({"seconds": 1e300}, None),
+        (float("nan"), None),
     ],
 )
 def test_parse_mux_time(value, expected):
