@@ -19,7 +19,7 @@ from catalog.permissions import can_author, can_edit_course, can_view_course, is
 from catalog.repositories.courses import CourseQuery, CourseRepository
 from catalog.repositories.lessons import LessonRepository
 from catalog.repositories.progress import ProgressRepository
-from catalog.types import Course, LearnerCourseSummary, Lesson, Progress
+from catalog.types import Course, CourseFields, LearnerCourseSummary, Lesson, Progress
 from learnstream.errors import NotFound, PermissionDenied
 
 MAX_LESSONS_PER_COURSE = 500
@@ -31,21 +31,10 @@ class Instructor(TypedDict):
     name: str
 
 
-class CourseDetail(TypedDict):
-    id: str
-    title: str
-    slug: str
-    description: str
-    tags: list[str]
-    level: str
-    status: str
-    owner_id: int
+class CourseDetail(CourseFields):
     instructor: Instructor
     lesson_count: int
     total_duration: float
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
 
 
 class LessonView(TypedDict):

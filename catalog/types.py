@@ -25,7 +25,9 @@ VIDEO_STATUSES: tuple[str, ...] = (
 )
 
 
-class Course(TypedDict):
+class CourseFields(TypedDict):
+    """What a course and its read models (`selectors.CourseDetail`) share."""
+
     id: str
     title: str
     slug: str
@@ -34,11 +36,14 @@ class Course(TypedDict):
     level: str
     status: str
     owner_id: int
-    # The lesson order: the single source of truth for lesson positions (position = index + 1).
-    lesson_ids: list[str]
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+
+
+class Course(CourseFields):
+    # The lesson order: the single source of truth for lesson positions (position = index + 1).
+    lesson_ids: list[str]
 
 
 class Lesson(TypedDict):
