@@ -330,8 +330,12 @@ def enrollment_create(*, user: Any, course_id: str) -> tuple[Enrollment, bool]:
             enrollment, created = Enrollment.objects.get_or_create(user_id=user_id, course_id=course_id)
     except IntegrityError:
         # get_or_create already retries the read after a unique violation; this covers the rare case where
-        # the winner's row was not yet visible to that read.
-        enrollment, created = Enrollment.objects.get(user_id=user_id, course_id=course_id), False
+        # the winner's row was not yet visible to that read. Still no row (another constraint refused the
+        # insert, e.g. the user was deleted meanwhile): 409, not a DoesNotExist → 500.
+        found = Enrollment.objects.filter(user_id=user_id, course_id=course_id).first()
+        if found is None:
+            raise Conflict("The enrollment could not be created; retry.") from None
+        enrollment, created = found, False
     if not created and enrollment.status != EnrollmentStatus.ACTIVE:
         now = timezone.now()
         reactivated = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.CANCELLED).update(
