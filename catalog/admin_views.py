@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog import services
 from catalog.admin_selectors import AdminLessonRow, course_lessons_admin_list, lesson_admin_search
+from catalog.pagination import MAX_PAGE_NUMBER
 from catalog.selectors import CourseListParams, course_detail_of, course_get, course_list, lesson_get
 from catalog.serializers import (
     LEVEL_CHOICES,
@@ -76,8 +77,9 @@ def _apply_errors(form: forms.Form, errors: dict[str, Any] | None, fallback: str
 
 
 def _page_number(request: HttpRequest) -> int:
+    """The requested page, 1 if unreadable; clamped so the offset stays a MongoDB int (no 500)."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        return min(max(1, int(request.GET.get("page", "1"))), MAX_PAGE_NUMBER)
     except ValueError:
         return 1
 

@@ -440,3 +440,10 @@ def test_mongodb_down_during_a_save_says_it_may_not_be_saved(admin_web, instruct
     assert response.status_code == 503
     assert "Your change may not have been saved" in response.content.decode()
     assert current(course)["status"] == "draft"
+
+
+@pytest.mark.parametrize("path", [COURSES, LESSONS])
+def test_an_absurd_page_number_is_an_empty_page_not_a_500(admin_web, instructor, path):
+    course_with_lessons(instructor, title="Python", lessons=["L1"])
+    response = admin_web.get(path, {"page": "9" * 30})
+    assert response.status_code == 200
