@@ -55,14 +55,14 @@ class UserFilter(_SelectedValueFilter):
     def label_for(self, value: str) -> str:
         from accounts.models import User
 
-        user = User.objects.filter(pk=value).only("email").first() if value.isdigit() else None
+        user = User.objects.filter(pk=value).only("email").first() if value.isdecimal() else None
         return user.email if user else value
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
         value = self.value()
         if not value:
             return queryset
-        return queryset.filter(user_id=int(value)) if value.isdigit() else queryset.none()
+        return queryset.filter(user_id=int(value)) if value.isdecimal() else queryset.none()
 
 
 class EnrollmentChangeList(ChangeList):

@@ -77,3 +77,10 @@ def test_changelist_survives_mongodb_down(admin_web, catalog, mongo_down, studen
     response = admin_web.get(CHANGELIST)
     assert response.status_code == 200
     assert {title for _email, title in _rows(response)} == {"(course title unavailable)"}
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 30])
+def test_an_odd_user_filter_matches_nothing_instead_of_a_500(admin_web, catalog, value):
+    response = admin_web.get(CHANGELIST, {"user": value})
+    assert response.status_code == 200
+    assert _rows(response) == []
