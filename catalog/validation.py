@@ -11,7 +11,7 @@ MAX_DEPTH = 32
 
 
 def _bad(key: str) -> bool:
-    return key.startswith("$") or "." in key or "$" in key
+    return "$" in key or "." in key
 
 
 def _walk(value: Any, path: str, depth: int) -> str | None:

@@ -306,19 +306,17 @@ class CourseViewSet(CatalogViewSet):
     )
     @action(detail=True, methods=["get"], url_path="lessons")
     def lessons(self, request: Request, id: str) -> Response:
-        holder: dict[str, Any] = {}
+        stale = False
 
         def fetch(offset: int, limit: int) -> dict[str, Any]:
-            page, holder["stale"] = selectors.course_lessons_list(
+            nonlocal stale
+            page, stale = selectors.course_lessons_list(
                 user=request.user, course_id=id, offset=offset, limit=limit
             )
-            holder["page"] = page
-            return {"total": page["total"], "items": page["items"]}
+            return dict(page)
 
         items = self.paginator.paginate_selector(request, fetch)
-        return self.paginator.response(
-            LessonSerializer(items, many=True).data, stale=holder.get("stale", False)
-        )
+        return self.paginator.response(LessonSerializer(items, many=True).data, stale=stale)
 
     @extend_schema(
         summary="Add a lesson",
