@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from catalog.admin_selectors import course_titles_get
 from catalog.models import Enrollment
+from learnstream.admin import ReadOnlyAdminMixin
 from learnstream.errors import STORE_OUTAGES
 
 TITLES_ATTR = "_admin_course_title"
@@ -80,7 +81,8 @@ class EnrollmentChangeList(ChangeList):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+# Read-only: rows change only through the API's services (which keep the enrollment cache right).
+class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "user_link", "course_link", "status", "created_at", "updated_at")
     list_filter = ("status", CourseFilter, UserFilter, "created_at")
     search_fields = ("user__email", "user__name", "=course_id")
@@ -118,13 +120,3 @@ class EnrollmentAdmin(admin.ModelAdmin):
             return course_titles_get(course_ids=[obj.course_id]).get(obj.course_id, "(missing course)")
         except STORE_OUTAGES:
             return UNKNOWN_TITLE
-
-    # Rows change only through the API's services (which keep the enrollment cache in Redis right).
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

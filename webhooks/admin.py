@@ -1,19 +1,20 @@
 """The webhook inbox in the Django admin: read-only rows, filters, pretty payloads, a reprocess action."""
 
 import json
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from learnstream.admin import ReadOnlyAdminMixin
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_reprocess
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+# Read-only: the inbox is written only by Mux (through the signed endpoint) and by processing.
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "event_id",
         "type",
@@ -62,13 +63,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
             f"skipped {counts['skipped']} (already processed or busy).",
             level=level,
         )
-
-    # The inbox is written only by Mux (through the signed endpoint) and by processing.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
