@@ -12,15 +12,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from learnstream.errors import NotFound
-
-AUTHOR_ROLES = frozenset({"instructor", "admin"})
-
-
-def user_role(user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    role = getattr(user, "role", None)
-    return str(role) if role is not None else None
+from learnstream.permissions import can_author, is_admin
 
 
 def user_id_of(user: Any) -> int | None:
@@ -28,14 +20,6 @@ def user_id_of(user: Any) -> int | None:
         return None
     value = getattr(user, "id", None)
     return int(value) if value is not None else None
-
-
-def is_admin(user: Any) -> bool:
-    return user_role(user) == "admin"
-
-
-def can_author(user: Any) -> bool:
-    return user_role(user) in AUTHOR_ROLES
 
 
 def can_edit_course(*, user: Any, course: Mapping[str, Any]) -> bool:
