@@ -4,7 +4,6 @@ import uuid
 from typing import Any
 
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -73,16 +72,3 @@ class RevocableJWTAuthentication(JWTAuthentication):
         if access_token_is_revoked(user_id=user_id, epoch=epoch, jti=jti, family=family):
             raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
         return AuthenticatedUser(user_id=user_id, role=role, family=family)
-
-
-def request_user_id(request: Request) -> int:
-    """The caller's user id as an int (typed helper: `request.user.pk` is Optional to type checkers).
-
-    Only for views behind IsAuthenticated; raises NotAuthenticated otherwise.
-    """
-    from learnstream.errors import NotAuthenticated
-
-    user_id = getattr(request.user, "pk", None)
-    if not request.user.is_authenticated or user_id is None:
-        raise NotAuthenticated()
-    return int(user_id)

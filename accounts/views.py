@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import selectors, services
-from accounts.authentication import request_user_id
 from accounts.models import normalize_email
 from accounts.ratelimits import rate_limit_hit, rate_limit_ip
 from accounts.serializers import (
@@ -32,6 +31,17 @@ from accounts.tokens import TokenPair
 from learnstream.errors import NotAuthenticated, NotFound
 from learnstream.openapi import error_responses
 from learnstream.permissions import IsAdminRole
+
+
+def request_user_id(request: Request) -> int:
+    """The caller's user id as an int (typed helper: `request.user.pk` is Optional to type checkers).
+
+    Only for views behind IsAuthenticated; raises NotAuthenticated otherwise.
+    """
+    user_id = getattr(request.user, "pk", None)
+    if not request.user.is_authenticated or user_id is None:
+        raise NotAuthenticated()
+    return int(user_id)
 
 
 class NoStoreMixin:

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from accounts.models import User
 from catalog.admin_selectors import course_titles_get
 from catalog.models import Enrollment
 from learnstream.admin import ReadOnlyAdminMixin
@@ -54,8 +55,6 @@ class UserFilter(_SelectedValueFilter):
     parameter_name = "user"
 
     def label_for(self, value: str) -> str:
-        from accounts.models import User
-
         user = User.objects.filter(pk=value).only("email").first() if value.isdecimal() else None
         return user.email if user else value
 

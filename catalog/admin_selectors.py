@@ -6,8 +6,7 @@ courses, and course titles in one batch. Admin-only callers; no visibility rules
 from dataclasses import dataclass
 
 from catalog.repositories.courses import CourseRepository
-from catalog.repositories.lesson_search import LessonSearch, LessonSearchRepository
-from catalog.repositories.lessons import LessonRepository
+from catalog.repositories.lessons import LessonRepository, LessonSearch
 from catalog.types import Course, Lesson
 
 
@@ -49,9 +48,9 @@ def lesson_admin_search(
     given video status, newest first; each with its course's title and its position. Three MongoDB
     commands per page (count, find, the page's courses) whatever its size."""
     query = LessonSearch(text=text or None, video_status=video_status or None)
-    repo = LessonSearchRepository()
-    total = repo.count(query=query)
-    lessons = repo.find(query=query, offset=offset, limit=limit) if total else []
+    repo = LessonRepository()
+    total = repo.search_count(query=query)
+    lessons = repo.search(query=query, offset=offset, limit=limit) if total else []
     courses = CourseRepository().get_many(course_ids=sorted({lesson["course_id"] for lesson in lessons}))
     rows: list[AdminLessonRow] = []
     for lesson in lessons:

@@ -24,7 +24,14 @@ from django.views.decorators.http import require_http_methods
 from catalog import services
 from catalog.admin_selectors import AdminLessonRow, course_lessons_admin_list, lesson_admin_search
 from catalog.pagination import MAX_PAGE_NUMBER
-from catalog.selectors import CourseListParams, course_detail_of, course_get, course_list, lesson_get
+from catalog.selectors.courses import (
+    CourseListParams,
+    course_detail_of,
+    course_get,
+    course_list_query,
+    course_page,
+)
+from catalog.selectors.lessons import lesson_get
 from catalog.serializers import (
     LEVEL_CHOICES,
     MAX_SEARCH_LENGTH,
@@ -33,6 +40,7 @@ from catalog.serializers import (
 )
 from catalog.types import COURSE_STATUSES, VIDEO_STATUSES, Course, Lesson
 from learnstream.errors import STORE_OUTAGES, ApplicationError, ServiceUnavailable
+from learnstream.permissions import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -181,22 +189,21 @@ def course_list_view(request: HttpRequest) -> HttpResponse:
         search = form.cleaned_data["q"].strip() or None
         status = form.cleaned_data["status"] or None
     page = _page_number(request)
-    result, _stale = course_list(
-        user=request.user,
+    query = course_list_query(
+        actor=Actor.of(request.user),
         params=CourseListParams(search=search, status=status, ordering="-created_at"),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE,
     )
+    result = course_page(query=query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     context = _context(
         request,
         title="Courses",
         subtitle="Catalog (MongoDB)",
         form=form if form.is_bound else CourseFilterForm(),
-        courses=result["items"],
+        courses=result.items,
         status_filters=STATUS_FILTERS,
         current_status=status or "",
         search=search or "",
-        **_pagination(request, page=page, total=result["total"]),
+        **_pagination(request, page=page, total=result.total),
     )
     return render(request, "admin/catalog/course_list.html", context)
 

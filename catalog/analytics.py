@@ -4,22 +4,18 @@ enrolled user ids (PostgreSQL) handed to the pipeline's `$match`. Metric definit
 (also the OpenAPI description of the endpoint) and `analytics_overview`.
 
 A course's analytics read every progress document of the course, so they are cached per course for
-`CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables): analytics need no read-your-writes. The
-copy lives in this process and in Redis (shared by every worker, so the course is computed about once
-per period, not once per worker); the time it was computed travels with it, so whichever layer serves
-it, the figures are at most that many seconds old.
+`CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables; see `catalog/cache.py`): analytics need no
+read-your-writes.
 """
 
-import threading
-import time
 from datetime import timedelta
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
+from accounts.models import Role
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
@@ -78,42 +74,12 @@ def course_metrics_description() -> str:
     )
 
 
-# Process-local copies: course id -> (computed_at, analytics). Bounded: analytics are an owner/admin
-# page, so a few courses are hot at a time; past the bound expired copies go, then everything.
-_LOCAL_MAX = 256
-_local_copies: dict[str, tuple[float, CourseAnalytics]] = {}
-_local_lock = threading.Lock()
-
-
-def _keep_locally(course_id: str, computed_at: float, value: CourseAnalytics, now: float, ttl: int) -> None:
-    with _local_lock:
-        if len(_local_copies) >= _LOCAL_MAX and course_id not in _local_copies:
-            for cid in [c for c, (at, _v) in _local_copies.items() if at + ttl <= now]:
-                del _local_copies[cid]
-            if len(_local_copies) >= _LOCAL_MAX:
-                _local_copies.clear()
-        _local_copies[course_id] = (computed_at, value)
-
-
 def course_analytics_get(*, course: Course) -> CourseAnalytics:
-    """The course's analytics, at most `CATALOG_ANALYTICS_CACHE_SECONDS` old: from this process's copy
-    (no round trip), else Redis's (one GET), else computed (`course_analytics_compute`) and stored in
-    both. The caller has already checked that the viewer may see them."""
-    ttl = catalog_cache.analytics_seconds()
-    if ttl <= 0:
-        return course_analytics_compute(course=course)
-    course_id, now = course["id"], time.time()
-    held = _local_copies.get(course_id)
-    if held is not None and held[0] + ttl > now:
-        return held[1]
-    key = catalog_cache.analytics_key(course_id)
-    entry: dict[str, Any] | None = cache.get(key)
-    if entry is None or entry["computed_at"] + ttl <= now:
-        # Stamped before the reads start: the age bound holds even for a slow computation.
-        entry = {"computed_at": now, "value": course_analytics_compute(course=course)}
-        cache.set(key, entry, timeout=ttl)
-    _keep_locally(course_id, entry["computed_at"], entry["value"], now, ttl)
-    return entry["value"]
+    """The course's analytics, at most `CATALOG_ANALYTICS_CACHE_SECONDS` old (`catalog.cache`). The caller
+    has already checked that the viewer may see them."""
+    return catalog_cache.analytics_read(
+        course_id=course["id"], compute=lambda: course_analytics_compute(course=course)
+    )
 
 
 def course_analytics_compute(*, course: Course) -> CourseAnalytics:
@@ -172,8 +138,6 @@ def course_analytics_compute(*, course: Course) -> CourseAnalytics:
 def analytics_overview() -> Overview:
     """Platform totals: users by role (all accounts), courses by status, active enrollments, and
     (learner, lesson) pairs watched in the last 7 days (non-preview)."""
-    from accounts.models import Role
-
     by_role = {str(role): 0 for role in Role.values}
     for row in get_user_model().objects.values("role").annotate(n=Count("id")).order_by():
         by_role[str(row["role"])] = int(row["n"])

@@ -1,26 +1,38 @@
-"""Redis caching for the published catalog and for hot lookups (enrollment, lesson access info).
+"""Every cache the catalog keeps: keys, lifetimes and invalidation rules, in one place.
 
-Catalog pages (public course list, published course detail, published lesson lists):
-- Every entry records the catalog *generation* it was computed under; every catalog write bumps the
-  generation (`catalog_invalidate`), and an entry only counts while its generation is the current one,
-  so no reader can be served a page computed before a write. Readers read the generation *before*
-  querying MongoDB, so a page computed concurrently with a write carries the old generation and is never
-  served. The generation and the entry are read together (one MGET): a hit is one Redis round trip, and
-  a write is seen by every process at once (no per-process copy of the generation that could lag).
-- An entry is fresh for `CATALOG_CACHE_TTL_SECONDS` after it was stored (default 60 s: the backstop for
-  an invalidation lost while Redis was unreachable) and lives in Redis for
-  `CATALOG_CACHE_STALE_SECONDS` (default 15 min). A stale entry is only used when MongoDB is down.
-- The "default" cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so Redis down = cache miss.
+Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CATALOG_CACHE_STALE_SECONDS`,
+`ENROLLMENT_CACHE_SECONDS`, `CATALOG_ANALYTICS_CACHE_SECONDS`.
+
+1. Public catalog pages (course list, published course detail, published lesson lists), `cached_read`:
+   - Every entry records the catalog *generation* it was computed under; every catalog write bumps the
+     generation (`catalog_invalidate`), and an entry only counts while its generation is the current one,
+     so no reader can be served a page computed before a write. Readers read the generation *before*
+     querying MongoDB, so a page computed concurrently with a write carries the old generation and is
+     never served. The generation and the entry are read together (one MGET): a hit is one Redis round
+     trip, and a write is seen by every process at once.
+   - An entry is fresh for the TTL after it was stored (the backstop for an invalidation lost while Redis
+     was unreachable) and lives in Redis for the stale window; a stale entry is only used when MongoDB
+     is down.
+2. Hot lookups for playback and heartbeats: whether a user is actively enrolled (set by enroll/unenroll
+   after commit) and a lesson's access facts (dropped by every lesson write, `lesson_invalidate`). A
+   per-process map lesson → course (never stale: lessons never move) lets one MGET fetch both.
+3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
+4. The upload quota counter (in the fail-closed "ratelimit" cache).
+
+The "default" cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so Redis down = cache miss.
 """
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.db import transaction
 
+from catalog.types import LessonAccess
 from learnstream.errors import STORE_OUTAGES
 
 T = TypeVar("T")
@@ -29,21 +41,57 @@ GENERATION_KEY = "catalog:gen"
 
 
 def fresh_seconds() -> int:
-    return int(getattr(settings, "CATALOG_CACHE_TTL_SECONDS", 60))
+    return int(settings.CATALOG_CACHE_TTL_SECONDS)
 
 
 def stale_seconds() -> int:
-    return int(getattr(settings, "CATALOG_CACHE_STALE_SECONDS", 15 * 60))
+    return int(settings.CATALOG_CACHE_STALE_SECONDS)
 
 
 def enrollment_seconds() -> int:
-    return int(getattr(settings, "ENROLLMENT_CACHE_SECONDS", 5 * 60))
+    return int(settings.ENROLLMENT_CACHE_SECONDS)
 
 
 def analytics_seconds() -> int:
-    return int(getattr(settings, "CATALOG_ANALYTICS_CACHE_SECONDS", 60))
+    return int(settings.CATALOG_ANALYTICS_CACHE_SECONDS)
 
 
+# --- keys ------------------------------------------------------------------------------------------
+def catalog_key(kind: str, *parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"catalog:{kind}:{digest}"
+
+
+def course_list_key(*, query_parts: tuple[str, ...], offset: int, limit: int) -> str:
+    """The public course list page (its wire form) for one query and page."""
+    return catalog_key("list", "rows", *query_parts, str(offset), str(limit))
+
+
+def course_detail_key(course_id: str) -> str:
+    return catalog_key("detail", course_id)
+
+
+def course_lessons_key(*, course_id: str, offset: int, limit: int) -> str:
+    return catalog_key("lessons", course_id, str(offset), str(limit))
+
+
+def enrollment_key(user_id: int, course_id: str) -> str:
+    return f"catalog:enr:{user_id}:{course_id}"
+
+
+def lesson_access_key(lesson_id: str) -> str:
+    return f"catalog:lesson-access:{lesson_id}"
+
+
+def analytics_key(course_id: str) -> str:
+    return f"catalog:analytics:{course_id}"
+
+
+def upload_quota_key(user_id: int, window: int) -> str:
+    return f"mux-uploads:{user_id}:{window}"
+
+
+# --- 1. public catalog pages -------------------------------------------------------------------------
 def _start_generation() -> Any:
     # A fresh Redis (or an evicted key): start from a time-based value so entries computed under an
     # earlier generation that happened to equal 1, 2, ... can never be resurrected.
@@ -57,11 +105,6 @@ def catalog_invalidate() -> None:
         cache.incr(GENERATION_KEY)
     except ValueError:  # key missing: any new value invalidates the old keys
         cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
-
-
-def catalog_key(kind: str, *parts: str) -> str:
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-    return f"catalog:{kind}:{digest}"
 
 
 class CachedRead:
@@ -104,14 +147,123 @@ def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
     return CachedRead(value, stale=False)
 
 
-# --- hot lookups -----------------------------------------------------------------------------------
-def enrollment_key(user_id: int, course_id: str) -> str:
-    return f"catalog:enr:{user_id}:{course_id}"
+# --- 2. hot lookups ----------------------------------------------------------------------------------
+def enrollment_cached(*, user_id: int, course_id: str) -> bool | None:
+    """The cached answer to "is this user actively enrolled?", or None when not cached."""
+    cached = cache.get(enrollment_key(user_id, course_id))
+    return None if cached is None else bool(cached == 1)
 
 
-def lesson_access_key(lesson_id: str) -> str:
-    return f"catalog:lesson-access:{lesson_id}"
+def enrollment_remember(*, user_id: int, course_id: str, active: bool) -> None:
+    """Cache a value read from PostgreSQL. `add`, not `set`: a concurrent enroll/unenroll that already
+    wrote the key wins over this older read."""
+    cache.add(enrollment_key(user_id, course_id), 1 if active else 0, timeout=enrollment_seconds())
 
 
-def analytics_key(course_id: str) -> str:
-    return f"catalog:analytics:{course_id}"
+def enrollment_changed(*, user_id: int, course_id: str, active: bool) -> None:
+    """After an enroll/unenroll: drop the cached answer now (a reader then re-reads PostgreSQL) and write
+    the new one once the transaction commits, so a rolled-back change is never cached."""
+    key = enrollment_key(user_id, course_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.set(key, 1 if active else 0, timeout=enrollment_seconds()))
+
+
+# lesson id -> course id, per process. A lesson never moves to another course and ids are never reused,
+# so this can never be stale. Bounded (cleared when full: it refills as used).
+_LESSON_COURSE_MAX = 20_000
+_lesson_course: dict[str, str] = {}
+
+
+def _remember_course_of(access: LessonAccess) -> None:
+    if len(_lesson_course) >= _LESSON_COURSE_MAX:
+        _lesson_course.clear()
+    _lesson_course[access["lesson_id"]] = access["course_id"]
+
+
+def lesson_access_cached(*, lesson_id: str) -> LessonAccess | None:
+    access: LessonAccess | None = cache.get(lesson_access_key(lesson_id))
+    if access is not None:
+        _remember_course_of(access)
+    return access
+
+
+def lesson_access_remember(access: LessonAccess) -> None:
+    cache.set(lesson_access_key(access["lesson_id"]), access, timeout=enrollment_seconds())
+    _remember_course_of(access)
+
+
+def lesson_access_and_enrollment_cached(
+    *, lesson_id: str, user_id: int
+) -> tuple[str, LessonAccess | None, bool | None] | None:
+    """(course id, cached access facts, cached enrollment answer) in one round trip (MGET), once this
+    process knows the lesson's course; None when it does not (ask for each separately)."""
+    course_id = _lesson_course.get(lesson_id)
+    if course_id is None:
+        return None
+    access_key, enrollment = lesson_access_key(lesson_id), enrollment_key(user_id, course_id)
+    found = cache.get_many([access_key, enrollment])
+    enrolled = found.get(enrollment)
+    return course_id, found.get(access_key), None if enrolled is None else bool(enrolled == 1)
+
+
+def lesson_invalidate(*, lesson_id: str) -> None:
+    """Forget every cached view of a lesson (its access facts and every catalog page). Call after any
+    change to a lesson document, including its `video` sub-document or `duration`."""
+    cache.delete(lesson_access_key(lesson_id))
+    catalog_invalidate()
+
+
+# --- 3. course analytics -------------------------------------------------------------------------------
+# Process-local copies: course id -> (computed_at, value). Bounded: analytics are an owner/admin page, so
+# a few courses are hot at a time; past the bound expired copies go, then everything.
+_LOCAL_MAX = 256
+_local_copies: dict[str, tuple[float, Any]] = {}
+_local_lock = threading.Lock()
+
+
+def _keep_locally(course_id: str, computed_at: float, value: Any, now: float, ttl: int) -> None:
+    with _local_lock:
+        if len(_local_copies) >= _LOCAL_MAX and course_id not in _local_copies:
+            for cid in [c for c, (at, _v) in _local_copies.items() if at + ttl <= now]:
+                del _local_copies[cid]
+            if len(_local_copies) >= _LOCAL_MAX:
+                _local_copies.clear()
+        _local_copies[course_id] = (computed_at, value)
+
+
+def analytics_read(*, course_id: str, compute: Callable[[], T]) -> T:
+    """A course's analytics at most `CATALOG_ANALYTICS_CACHE_SECONDS` old: from this process's copy (no
+    round trip), else Redis's (one GET, shared by every worker), else `compute()` stored in both. The time
+    it was computed travels with it, so whichever layer serves it, the figures are at most that old."""
+    ttl = analytics_seconds()
+    if ttl <= 0:
+        return compute()
+    now = time.time()
+    held = _local_copies.get(course_id)
+    if held is not None and held[0] + ttl > now:
+        value: T = held[1]
+        return value
+    key = analytics_key(course_id)
+    entry: dict[str, Any] | None = cache.get(key)
+    if entry is None or entry["computed_at"] + ttl <= now:
+        # Stamped before the reads start: the age bound holds even for a slow computation.
+        entry = {"computed_at": now, "value": compute()}
+        cache.set(key, entry, timeout=ttl)
+    _keep_locally(course_id, entry["computed_at"], entry["value"], now, ttl)
+    stored: T = entry["value"]
+    return stored
+
+
+# --- 4. upload quota -----------------------------------------------------------------------------------
+def upload_quota_count(*, user_id: int, window: int, ttl: int, limit: int) -> int:
+    """Count one upload in the user's window and return the count (limit + 1 when it cannot be counted:
+    the quota fails closed)."""
+    key = upload_quota_key(user_id, window)
+    quota_cache = caches["ratelimit"]
+    for _ in range(2):
+        quota_cache.add(key, 0, timeout=ttl)
+        try:
+            return int(quota_cache.incr(key))
+        except ValueError:  # expired between add and incr
+            continue
+    return limit + 1

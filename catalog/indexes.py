@@ -1,46 +1,28 @@
-"""Index declarations live next to each repository; this applies them all, idempotently.
+"""Index declarations live next to each repository (one per collection); this applies them all, idempotently.
 
 Each repository module exposes `COLLECTION` and `INDEXES`, and optionally `SUPERSEDED_INDEXES`: names of
 indexes an earlier release declared, dropped once every declared index exists (so a deployment never
-runs without the replacement). `lesson_videos` (the video lifecycle's repository over the same
-`lessons` collection) is picked up when it exists.
+runs without the replacement).
 """
 
-import importlib
 from types import ModuleType
 
-REPOSITORY_MODULES = (
-    "catalog.repositories.courses",
-    "catalog.repositories.lessons",
-    "catalog.repositories.progress",
-)
-OPTIONAL_REPOSITORY_MODULES = ("catalog.repositories.lesson_videos",)
+from catalog.repositories import courses, lessons, progress
+from catalog.repositories.base import apply_indexes, drop_indexes
 
-
-def _modules() -> list[ModuleType]:
-    modules = [importlib.import_module(name) for name in REPOSITORY_MODULES]
-    for name in OPTIONAL_REPOSITORY_MODULES:
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return modules
+REPOSITORY_MODULES: tuple[ModuleType, ...] = (courses, lessons, progress)
 
 
 def apply_declared_indexes() -> tuple[list[str], list[str]]:
     """Create every declared index (no-op for existing ones), then drop the superseded ones that still
     exist. Returns `(declared index names, names dropped now)`, each as `collection.index`."""
-    from catalog.repositories.base import apply_indexes, drop_indexes
-
-    modules = _modules()
     names: list[str] = []
-    for module in modules:
+    for module in REPOSITORY_MODULES:
         indexes = getattr(module, "INDEXES", [])
         if indexes:
             names += [f"{module.COLLECTION}.{n}" for n in apply_indexes(module.COLLECTION, indexes)]
     dropped: list[str] = []
-    for module in modules:
+    for module in REPOSITORY_MODULES:
         superseded = tuple(getattr(module, "SUPERSEDED_INDEXES", ()))
         if superseded:
             dropped += [f"{module.COLLECTION}.{n}" for n in drop_indexes(module.COLLECTION, superseded)]

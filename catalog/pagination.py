@@ -1,10 +1,11 @@
 """Page-number pagination over selector results (MongoDB reads and batched PostgreSQL reads).
 
 Same query parameters, caps and envelope as `learnstream.pagination.PageNumberPagination`; the
-selector receives `offset`/`limit` and returns `{"total", "items"}` so only one page is ever fetched.
+selector receives `offset`/`limit` and returns a `Page` (total and items) so only one page is ever fetched.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import InvalidPage, Paginator
@@ -49,12 +50,23 @@ def _positive_int(raw: str, field: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class PageWindow:
+    """The requested page as a selector wants it."""
+
+    number: int
+    offset: int
+    limit: int
+
+
 class SelectorPagination(PageNumberPagination):
     """Stricter than DRF about its own parameters: a non-integer `page`/`page_size` is a 400 (DRF would
-    silently fall back to defaults); a page past the end, or absurdly far, is the usual 404."""
+    silently fall back to defaults); a page past the end, or absurdly far, is the usual 404.
 
-    def paginate_selector(self, request: Request, fetch: Callable[[int, int], dict[str, Any]]) -> list[Any]:
-        """Call `fetch(offset, limit)` for the requested page and return that page's items."""
+    A view asks for the `window`, has its selector read just that page, and renders it with
+    `page_response`."""
+
+    def window(self, request: Request) -> PageWindow:
         raw_size = request.query_params.get(self.page_size_query_param or "page_size")
         size = (
             min(_positive_int(raw_size, "page_size"), self.max_page_size)
@@ -65,18 +77,19 @@ class SelectorPagination(PageNumberPagination):
         number = _positive_int(raw_page, "page") if raw_page is not None else 1
         if number > MAX_PAGE_NUMBER:
             raise NotFound("Invalid page.")
-        offset = (number - 1) * size
-        result = fetch(offset, size)
+        return PageWindow(number=number, offset=(number - 1) * size, limit=size)
+
+    def page_response(
+        self, request: Request, window: PageWindow, *, total: int, data: Any, stale: bool = False
+    ) -> Response:
+        """The paginated envelope for one page of already rendered items; 404 for a page past the end."""
         self.request = request
-        paginator = Paginator(_PageSlice(result["total"], offset, result["items"]), size)
+        paginator = Paginator(_PageSlice(total, window.offset, list(data)), window.limit)
         try:
-            self.page = paginator.page(number)
+            self.page = paginator.page(window.number)
         except InvalidPage as exc:
             raise NotFound("Invalid page.") from exc
-        return list(self.page)
-
-    def response(self, data: Any, *, stale: bool = False) -> Response:
-        response = self.get_paginated_response(data)
+        response = self.get_paginated_response(list(self.page))
         if stale:
             response["X-Catalog-Stale"] = "1"
         return response

@@ -4,8 +4,11 @@ Ids are plain strings here (24-hex ObjectIds for courses and lessons, ints for u
 to and from BSON ObjectIds happens only inside `catalog/repositories/`.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Generic, Literal, TypedDict, TypeVar
+
+T = TypeVar("T")
 
 CourseStatus = Literal["draft", "published", "archived"]
 CourseLevel = Literal["beginner", "intermediate", "advanced"]
@@ -53,7 +56,7 @@ class Lesson(TypedDict):
     description: str
     duration: float | None
     is_preview: bool
-    # Owned by the video lifecycle (`catalog/repositories/lesson_videos.py`): {"status": ..., Mux ids}.
+    # Owned by the video lifecycle (`catalog/video/`, shape: `VideoState` below): {"status": ..., Mux ids}.
     # Never serialised by the catalog; only `video["status"]` is exposed, as `video_status`.
     video: dict[str, Any]
     created_at: datetime
@@ -77,9 +80,60 @@ class LessonStats(TypedDict):
     total_duration: float
 
 
+class LessonAccess(TypedDict):
+    """What the hot paths (heartbeat, playback gate) need about a lesson; cached in Redis."""
+
+    lesson_id: str
+    course_id: str
+    owner_id: int
+    duration: float | None
+    is_preview: bool
+
+
 class LearnerCourseSummary(TypedDict):
     """One learner's progress in one course, reduced inside MongoDB."""
 
     completed_lessons: int
     last_lesson_id: str | None
     updated_at: datetime | None
+
+
+# The `video` sub-document (a plain dict: it is written whole by compare-and-set):
+#   status: none | waiting_upload | processing | ready | errored | cancelled | deleted
+#   rev: int                      bumped by every write (compare-and-set)
+#   upload_id, asset_id           the current upload pipeline (the newest upload requested)
+#   event_at: float | None        Mux `created_at` of the newest event applied to that pipeline
+#   errors: {type, messages[]}    Mux's error, kept for the instructor
+#   playback_id, playback_asset_id, aspect_ratio, duration
+#                                 the playable asset (kept while a replacement is processing)
+#   retired_asset_ids: [str]      superseded assets still to delete at Mux
+VideoState = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LessonVideo:
+    lesson_id: str
+    course_id: str
+    title: str
+    video: VideoState
+
+
+@dataclass(frozen=True)
+class LessonContext:
+    """What access checks need, read in one round trip (lesson + its course's status and owner)."""
+
+    lesson_id: str
+    course_id: str
+    title: str
+    is_preview: bool
+    video: VideoState
+    course_status: str | None  # None when the course is missing or no longer lists the lesson
+    course_owner_id: int | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list read: the items asked for and how many there are in all."""
+
+    total: int
+    items: list[T]

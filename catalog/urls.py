@@ -1,10 +1,14 @@
 from django.urls import URLPattern, URLResolver
 from rest_framework.routers import SimpleRouter
 
-from catalog.views import AnalyticsViewSet, CourseViewSet, EnrollmentViewSet, LessonViewSet, MyProgressViewSet
+from catalog.views.courses import CourseViewSet
+from catalog.views.learning import AnalyticsViewSet, EnrollmentViewSet, MyProgressViewSet
+from catalog.views.lessons import LessonViewSet
 
 router = SimpleRouter()
-router.trailing_slash = "/?"  # api.md spells paths both ways; accept both without redirecting writes
+router.trailing_slash = (
+    "/?"  # the documented paths have no trailing slash; accept both without redirecting writes
+)
 router.register("courses", CourseViewSet, basename="course")
 router.register("lessons", LessonViewSet, basename="lesson")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")

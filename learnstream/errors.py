@@ -15,6 +15,8 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -220,41 +222,31 @@ def wants_json(request: HttpRequest) -> bool:
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
         return _json_error(404, "not_found", "Not found.")
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception or Http404())
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return _json_error(500, "server_error", "An unexpected error occurred.")
-    from django.views.defaults import server_error
-
     return server_error(request)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
         return _json_error(403, "permission_denied", "You do not have permission to perform this action.")
-    from django.views.defaults import permission_denied
-
     return permission_denied(request, exception or DjangoPermissionDenied())
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if wants_json(request):
         return _json_error(400, "bad_request", "The request could not be processed.")
-    from django.views.defaults import bad_request
-
     return bad_request(request, exception or Exception())
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if wants_json(request):
         return _json_error(403, "csrf_failed", "CSRF verification failed.")
-    from django.views.csrf import csrf_failure as default
-
-    return default(request, reason)
+    return django_csrf_failure(request, reason)
 
 
 def ratelimited_view(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_redis import get_redis_connection
 
 from learnstream import mongo
 
@@ -28,8 +29,6 @@ def _check_postgres() -> None:
 def _check_redis() -> None:
     if not settings.REDIS_URL:
         return  # the embedded default uses an in-process cache
-    from django_redis import get_redis_connection
-
     caches["ratelimit"]  # ensure the alias exists
     get_redis_connection("ratelimit").ping()
 

@@ -11,6 +11,7 @@ import threading
 from contextlib import AbstractContextManager
 from typing import Any
 
+import pymongo
 from django.conf import settings
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -66,14 +67,10 @@ atexit.register(close_client)
 
 def maintenance_deadline(seconds: float = 600) -> AbstractContextManager[None]:
     """A longer deadline for operator commands (index builds on big collections), not for requests."""
-    import pymongo
-
     return pymongo.timeout(seconds)
 
 
 def ping(timeout_ms: int = 1000) -> None:
     """Raise if MongoDB does not answer within `timeout_ms` (used by /readyz)."""
-    import pymongo
-
     with pymongo.timeout(timeout_ms / 1000):
         get_client().admin.command("ping")

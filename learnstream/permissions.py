@@ -1,31 +1,62 @@
-"""Role checks and permission classes shared by several apps. Default deny: IsAuthenticated is global.
+"""Who is calling, as one typed value, plus the role-based permission classes shared by several apps.
 
-`user` may be a full `User`, the lightweight JWT token user or `AnonymousUser`: only `.role` and
-`.is_authenticated` are read, so none of these checks touches PostgreSQL.
+`request.user` may be a full `User`, the lightweight JWT token user or `AnonymousUser`. Everything that
+decides access first turns it into an `Actor` (id, role, is_authenticated), so no check reads anything
+else from a user object and none of them touches PostgreSQL. Default deny: IsAuthenticated is global.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-AUTHOR_ROLES = frozenset({"instructor", "admin"})
+ROLE_ADMIN = "admin"
+ROLE_INSTRUCTOR = "instructor"
+AUTHOR_ROLES = frozenset({ROLE_INSTRUCTOR, ROLE_ADMIN})
 
 
-def user_role(user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    role = getattr(user, "role", None)
-    return str(role) if role is not None else None
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The caller as access rules see it. Anonymous callers have neither id nor role."""
+
+    id: int | None
+    role: str | None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.id is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+    @property
+    def can_author(self) -> bool:
+        """Instructors and admins may author courses."""
+        return self.role in AUTHOR_ROLES
+
+    @classmethod
+    def of(cls, user: object) -> "Actor":
+        """The actor behind a request's user (any of the three user kinds, or None)."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return ANONYMOUS
+        raw_id, raw_role = getattr(user, "id", None), getattr(user, "role", None)
+        return cls(
+            id=int(raw_id) if raw_id is not None else None,
+            role=str(raw_role) if raw_role is not None else None,
+        )
 
 
-def is_admin(user: Any) -> bool:
-    return user_role(user) == "admin"
+ANONYMOUS = Actor(id=None, role=None)
 
 
-def can_author(user: Any) -> bool:
-    """Instructors and admins may author courses."""
-    return user_role(user) in AUTHOR_ROLES
+def is_admin(user: object) -> bool:
+    return Actor.of(user).is_admin
+
+
+def can_author(user: object) -> bool:
+    return Actor.of(user).can_author
 
 
 class IsAdminRole(BasePermission):

@@ -302,6 +302,7 @@ TASKS = {
 CATALOG_CACHE_TTL_SECONDS = env.int("CATALOG_CACHE_TTL_SECONDS", default=60)
 CATALOG_CACHE_STALE_SECONDS = env.int("CATALOG_CACHE_STALE_SECONDS", default=15 * 60)
 ENROLLMENT_CACHE_SECONDS = env.int("ENROLLMENT_CACHE_SECONDS", default=5 * 60)
+CATALOG_ANALYTICS_CACHE_SECONDS = env.int("CATALOG_ANALYTICS_CACHE_SECONDS", default=60)
 
 # --- Mux --------------------------------------------------------------------------------------------
 MUX_TOKEN_ID = _required_in_production("MUX_TOKEN_ID", DEV_MUX_TOKEN_ID)

@@ -7,14 +7,14 @@ from learnstream import health
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
-    path("", include("streaming.urls")),
+    path("", include("catalog.video.urls")),
 ]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    # Before admin.site.urls so the admin's catch-all cannot shadow the seed's upload endpoint.
-    path("admin/", include("streaming.admin_urls")),
+    # Before admin.site.urls so the admin's catch-all cannot shadow `POST /admin/uploads`.
+    path("admin/", include("catalog.video.admin_urls")),
     path("admin/catalog/", include("catalog.admin_urls")),  # the MongoDB catalog's admin pages
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -8,6 +8,7 @@ export DJANGO_ENV=test
 BIN=.venv/bin
 echo "== ruff"; $BIN/ruff check . && $BIN/ruff format --check .
 echo "== mypy"; $BIN/mypy .
+echo "== import contracts"; $BIN/lint-imports
 echo "== migrations"; $BIN/python manage.py makemigrations --check --dry-run
 echo "== openapi"; $BIN/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 echo "== pytest"; $BIN/pytest "$@"

@@ -1,10 +1,11 @@
 """The Mux Video API client: the only module that imports mux_python.
 
-Callers get plain frozen dataclasses (`Upload`, `Asset`, `SigningKey`, ...), never SDK models, and only
+Callers get the plain frozen dataclasses of `streaming.payloads` (`Upload`, `Asset`, `SigningKey`, ...),
+never SDK models, and only
 two exception types: `IntegrationError` (502 envelope, safe message; Mux's error body is logged, never
 shown) and its subclass `NotFoundAtMux` (Mux answered 404; left uncaught it is still a 502).
 
-Transport rules (mux.md §1.5):
+Transport rules:
 - every call carries `_request_timeout=settings.MUX_REQUEST_TIMEOUT_SECONDS` (the SDK default blocks
   forever);
 - POST (create) is never retried: urllib3 retries are 0 and there is no app-level retry, because a
@@ -21,12 +22,9 @@ SDK quirks handled here:
   Our parsers then treat unknown statuses as opaque strings;
 - a success status the SDK does not expect (200 instead of 201) silently yields None: mapped to
   IntegrationError instead of an AttributeError;
-- `ApiException` has no `error_type`/`error_messages` (README is wrong): we parse `.body` ourselves;
+- `ApiException` has no `error_type`/`error_messages` (the SDK's README says otherwise): we parse
+  `.body` ourselves;
 - transport failures are urllib3 exceptions (MaxRetryError, timeouts), not ApiException.
-
-`asset_from_payload` / `upload_from_payload` parse the same dataclasses from webhook `data` dicts
-(the SDK is documented as unsuitable for webhook payloads), tolerant of `created_at` as a number, a
-numeric or ISO string, or `{seconds, nanos}`.
 """
 
 from __future__ import annotations
@@ -37,10 +35,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import mux_python
@@ -50,6 +46,15 @@ from mux_python.rest import ApiException
 from urllib3.util.retry import Retry
 
 from learnstream.errors import IntegrationError
+from streaming.payloads import (
+    Asset,
+    SigningKey,
+    SigningKeyInfo,
+    Upload,
+    asset_from_payload,
+    parse_mux_time,
+    upload_from_payload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +67,6 @@ BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 2.0
 SIGNING_KEY_PAGE_SIZE = 100
 MAX_CACHED_CLIENTS = 4
-DEV_EMULATOR_STATE_FILENAME = "mux-emulator-state.json"
 
 UNAVAILABLE_MESSAGE = "The video service is unavailable. Try again later."
 REJECTED_MESSAGE = "The video service rejected the request."
@@ -72,177 +76,6 @@ class NotFoundAtMux(IntegrationError):
     """Mux answered 404 for a resource we referenced. Catch it where "gone" is a normal outcome."""
 
     default_message = "The video service does not know this resource."
-
-
-# --- Plain results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlaybackId:
-    id: str
-    policy: str  # "public" | "signed" | "drm"
-
-
-@dataclass(frozen=True, slots=True)
-class AssetErrors:
-    type: str
-    messages: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    id: str
-    status: str  # "preparing" | "ready" | "errored" (kept as an opaque string if Mux adds values)
-    created_at: datetime | None
-    upload_id: str | None
-    passthrough: str | None
-    duration: float | None
-    aspect_ratio: str | None
-    resolution_tier: str | None
-    max_stored_resolution: str | None
-    playback_ids: tuple[PlaybackId, ...]
-    errors: AssetErrors | None
-
-    @property
-    def signed_playback_id(self) -> str | None:
-        return next((p.id for p in self.playback_ids if p.policy == "signed"), None)
-
-
-@dataclass(frozen=True, slots=True)
-class UploadError:
-    type: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    id: str
-    status: str  # "waiting" | "asset_created" | "errored" | "cancelled" | "timed_out"
-    url: str | None  # the PUT target; Mux drops it once the upload is no longer waiting
-    asset_id: str | None
-    timeout: int | None
-    cors_origin: str | None
-    passthrough: str | None  # new_asset_settings.passthrough (our lesson id)
-    error: UploadError | None
-    expires_at: datetime | None = None  # known only from create_direct_upload (creation + timeout)
-
-
-@dataclass(frozen=True, slots=True)
-class SigningKey:
-    id: str
-    private_key_b64: str  # base64 of a PEM RSA private key, exactly as Mux returns it (only on create)
-    created_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SigningKeyInfo:
-    id: str
-    created_at: datetime | None
-
-
-# --- Parsing (API responses and webhook payloads alike) ---------------------------------------------
-
-
-def _from_epoch(seconds: Any) -> datetime | None:
-    # NaN, infinities and out-of-range values (OverflowError/OSError from the platform's time_t) are
-    # unusable timestamps, not errors: a tolerant parser must not fail a whole event over one field.
-    try:
-        return datetime.fromtimestamp(float(seconds), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def parse_mux_time(value: Any) -> datetime | None:
-    """Mux timestamps: epoch number, epoch string, ISO-8601 string or `{seconds, nanos}`."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _from_epoch(value)
-    if isinstance(value, Mapping):
-        seconds = value.get("seconds")
-        if not isinstance(seconds, int | float | str):
-            return None
-        try:
-            total = float(seconds) + float(value.get("nanos") or 0) / 1e9
-        except (TypeError, ValueError, OverflowError):
-            return None
-        return _from_epoch(total)
-    if isinstance(value, str):
-        text = value.strip()
-        epoch = _from_epoch(text)
-        if epoch is not None:
-            return epoch
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _float_or_none(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def asset_from_payload(data: Mapping[str, Any]) -> Asset:
-    """Build an `Asset` from Mux JSON (`data` of GET /assets/{id} or of a `video.asset.*` webhook)."""
-    playback_ids = tuple(
-        PlaybackId(id=str(p["id"]), policy=str(p.get("policy") or ""))
-        for p in (data.get("playback_ids") or [])
-        if isinstance(p, Mapping) and p.get("id")
-    )
-    raw_errors = data.get("errors")
-    errors = None
-    if isinstance(raw_errors, Mapping):
-        messages = raw_errors.get("messages") or []
-        errors = AssetErrors(
-            type=str(raw_errors.get("type") or ""),
-            messages=tuple(str(m) for m in messages) if isinstance(messages, list) else (),
-        )
-    return Asset(
-        id=str(data["id"]),
-        status=str(data.get("status") or ""),
-        created_at=parse_mux_time(data.get("created_at")),
-        upload_id=_str_or_none(data.get("upload_id")),
-        passthrough=_str_or_none(data.get("passthrough")),
-        duration=_float_or_none(data.get("duration")),
-        aspect_ratio=_str_or_none(data.get("aspect_ratio")),
-        resolution_tier=_str_or_none(data.get("resolution_tier")),
-        max_stored_resolution=_str_or_none(data.get("max_stored_resolution")),
-        playback_ids=playback_ids,
-        errors=errors,
-    )
-
-
-def upload_from_payload(data: Mapping[str, Any], *, expires_at: datetime | None = None) -> Upload:
-    """Build an `Upload` from Mux JSON (`data` of GET /uploads/{id} or of a `video.upload.*` webhook)."""
-    settings_ = data.get("new_asset_settings")
-    raw_error = data.get("error")
-    timeout = data.get("timeout")
-    return Upload(
-        id=str(data["id"]),
-        status=str(data.get("status") or ""),
-        url=_str_or_none(data.get("url")),
-        asset_id=_str_or_none(data.get("asset_id")),
-        timeout=timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None,
-        cors_origin=_str_or_none(data.get("cors_origin")),
-        passthrough=_str_or_none(settings_.get("passthrough")) if isinstance(settings_, Mapping) else None,
-        error=(
-            UploadError(type=str(raw_error.get("type") or ""), message=str(raw_error.get("message") or ""))
-            if isinstance(raw_error, Mapping)
-            else None
-        ),
-        expires_at=expires_at,
-    )
 
 
 # --- Transport ----------------------------------------------------------------------------------------
@@ -506,45 +339,3 @@ def delete_signing_key(key_id: str) -> None:
         lambda c, t: mux_python.SigningKeysApi(c).delete_signing_key(key_id, _request_timeout=t),
         resource=key_id,
     )
-
-
-# --- Development signing key (make run, no human step) -------------------------------------------------
-
-
-def dev_emulator_state_path() -> Path:
-    """Where `manage.py mux_emulator` persists its state (signing keys, uploads, assets)."""
-    return Path(settings.VAR_DIR) / DEV_EMULATOR_STATE_FILENAME
-
-
-_dev_key_cache: tuple[tuple[Path, int, int], tuple[str, str] | None] | None = None
-
-
-def dev_signing_key() -> tuple[str, str] | None:
-    """(key id, base64 PEM private key) of the newest key `manage.py mux_emulator` issued, or None.
-
-    Only for development: the playback code calls this when `MUX_SIGNING_KEY_ID` is empty, so `make run`
-    needs no manual key set-up. Always None in production and when no emulator state exists.
-    """
-    global _dev_key_cache
-    if settings.IS_PRODUCTION:
-        return None
-    path = dev_emulator_state_path()
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    version = (path, stat.st_mtime_ns, stat.st_size)
-    if _dev_key_cache is not None and _dev_key_cache[0] == version:
-        return _dev_key_cache[1]
-    from streaming.emulator.persistence import newest_signing_key
-
-    key = newest_signing_key(path)
-    _dev_key_cache = (version, key)
-    return key
-
-
-def playback_signing_key() -> tuple[str, str] | None:
-    """The key playback tokens are signed with: settings first, else the dev emulator's, else None."""
-    if settings.MUX_SIGNING_KEY_ID and settings.MUX_SIGNING_PRIVATE_KEY:
-        return settings.MUX_SIGNING_KEY_ID, settings.MUX_SIGNING_PRIVATE_KEY
-    return dev_signing_key()

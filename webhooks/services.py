@@ -1,7 +1,8 @@
 """The webhook inbox: store once, acknowledge, process asynchronously, retry with backoff.
 
-The PostgreSQL row (unique on the Mux event id) is the source of truth. Tasks are only triggers: if an
-enqueue is lost, `manage.py webhooks_replay` finds the event by its status and `next_attempt_at`.
+The PostgreSQL row (unique on the Mux event id) is the source of truth. Tasks are only triggers (the task
+is defined here, next to what it runs and what enqueues it): if an enqueue is lost,
+`manage.py webhooks_replay` finds the event by its status and `next_attempt_at`.
 """
 
 import logging
@@ -12,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_tasks import task
 
 from webhooks import handlers
 from webhooks.models import WebhookEvent, WebhookEventStatus
@@ -49,9 +51,14 @@ def webhook_event_receive(*, raw_body: bytes, payload: dict[str, Any]) -> tuple[
     return event, created
 
 
-def webhook_event_enqueue(*, event_pk: int, run_after: datetime | None = None) -> None:
-    from webhooks.tasks import process_webhook_event
+@task()
+def process_webhook_event(event_pk: int) -> str | None:
+    """The Django Tasks entry point (ImmediateBackend in tests/dev, django_tasks_db in production).
+    Idempotent: processing an already processed or locked event does nothing."""
+    return webhook_event_process(event_pk=event_pk)
 
+
+def webhook_event_enqueue(*, event_pk: int, run_after: datetime | None = None) -> None:
     task = process_webhook_event
     if run_after is not None:
         if not task.get_backend().supports_defer:
@@ -78,7 +85,7 @@ def webhook_event_process(*, event_pk: int) -> str | None:
         event.attempts += 1
         try:
             outcome = handlers.event_handle(payload=event.payload)
-        except handlers.MalformedEvent as exc:
+        except handlers.MalformedPayload as exc:
             # Signed by Mux but unusable: retrying cannot help, keep it visible in the admin.
             _record_failure(event, exc, retry=False)
             return "failed"

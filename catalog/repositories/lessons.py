@@ -1,22 +1,34 @@
-"""The `lessons` collection (catalog fields; the `video` sub-document belongs to `lesson_videos.py`).
+"""The `lessons` collection: the only module that reads or writes lesson documents.
 
 Document: `{_id, course_id: ObjectId, title, description, duration: float|null, is_preview,
 video: {status, ...Mux ids}, created_at, updated_at}`. Positions are not stored here: the course's
 `lesson_ids` array is the order (see `courses.py`), so a reorder is one atomic single-document write.
+
+The `video` sub-document (shape in `catalog/types.py`, `VideoState`) is written only by the video
+lifecycle (`catalog/video/`), and only by compare-and-set on `video.rev`, so a decision taken on a stale
+read can never overwrite a newer one: the caller re-reads and decides again. What may follow what is
+decided in `catalog/video/state.py`; this module only reads and writes.
 """
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.operations import IndexModel
 
 from catalog.repositories.base import Document, collection, is_object_id, oid, oids
-from catalog.types import Lesson, LessonStats
+from catalog.types import Lesson, LessonContext, LessonStats, LessonVideo, VideoState
 
 COLLECTION = "lessons"
 INDEXES = [
     IndexModel([("course_id", ASCENDING), ("created_at", ASCENDING)], name="course_created_at"),
+    # Webhooks find the lesson by upload id or asset id when the passthrough is missing or unusable.
+    IndexModel([("video.upload_id", ASCENDING)], name="video_upload_id", sparse=True),
+    IndexModel([("video.asset_id", ASCENDING)], name="video_asset_id", sparse=True),
+    IndexModel([("video.playback_asset_id", ASCENDING)], name="video_playback_asset_id", sparse=True),
 ]
 
 EDITABLE_FIELDS = frozenset({"title", "description", "is_preview", "duration"})
@@ -35,6 +47,58 @@ def _to_lesson(doc: Document) -> Lesson:
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
     }
+
+
+_VIDEO_PROJECTION = {"_id": 1, "course_id": 1, "title": 1, "video": 1}
+
+
+def _object_id(value: str | None) -> ObjectId | None:
+    return oid(value) if value and is_object_id(value) else None
+
+
+def _to_lesson_video(doc: dict[str, Any]) -> LessonVideo:
+    video = doc.get("video")
+    return LessonVideo(
+        lesson_id=str(doc["_id"]),
+        course_id=str(doc.get("course_id") or ""),
+        title=str(doc.get("title") or ""),
+        video=dict(video) if isinstance(video, dict) else {"status": "none"},
+    )
+
+
+def _rev_filter(expected_rev: int) -> Any:
+    # Documents written before any video activity have no `rev` yet: treat missing as 0.
+    return {"$in": [None, 0]} if expected_rev == 0 else expected_rev
+
+
+# Admin lesson search: a bounded, escaped, case-insensitive title match (no text index, as everywhere), or
+# an exact id: the lesson's own id or one of its Mux ids (upload, asset, playback), so an administrator can
+# go from a Mux dashboard id to the lesson.
+@dataclass(frozen=True)
+class LessonSearch:
+    text: str | None = None
+    video_status: str | None = None
+
+
+def _search_filter(query: LessonSearch) -> Document:
+    # Built only from typed values: the text is escaped for the regex and compared as a plain string.
+    clauses: list[Document] = []
+    if query.text:
+        text = query.text
+        matches: list[Document] = [
+            {"title": {"$regex": re.escape(text), "$options": "i"}},
+            {"video.upload_id": text},
+            {"video.asset_id": text},
+            {"video.playback_id": text},
+        ]
+        if is_object_id(text):
+            matches.append({"_id": oid(text)})
+        clauses.append({"$or": matches})
+    if query.video_status:
+        clauses.append({"video.status": query.video_status})
+    if not clauses:
+        return {}
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class LessonRepository:
@@ -114,3 +178,119 @@ class LessonRepository:
         return {
             str(r["_id"]): {"lesson_count": int(r["n"]), "total_duration": float(r["total"])} for r in rows
         }
+
+    # --- the video sub-document (written only by catalog/video/) ---
+
+    def video_get(self, *, lesson_id: str) -> LessonVideo | None:
+        oid = _object_id(lesson_id)
+        if oid is None:
+            return None
+        doc = self.col.find_one({"_id": oid}, _VIDEO_PROJECTION)
+        return _to_lesson_video(doc) if doc else None
+
+    def video_context(self, *, lesson_id: str) -> LessonContext | None:
+        """Lesson video state plus the course's status and owner, in one aggregate command."""
+        oid = _object_id(lesson_id)
+        if oid is None:
+            return None
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"_id": oid}},
+            {"$limit": 1},
+            {
+                "$lookup": {
+                    "from": "courses",
+                    "localField": "course_id",
+                    "foreignField": "_id",
+                    "as": "course",
+                }
+            },
+            # Unwind, then plain field paths: portable to servers without array traversal in expressions.
+            {"$unwind": {"path": "$course", "preserveNullAndEmptyArrays": True}},
+            {
+                "$project": {
+                    "course_id": 1,
+                    "title": 1,
+                    "is_preview": 1,
+                    "video": 1,
+                    "course_status": "$course.status",
+                    "course_owner_id": "$course.owner_id",
+                    # The course's `lesson_ids` is the catalog's truth: a lesson not in it is invisible.
+                    "in_course": {"$in": ["$_id", {"$ifNull": ["$course.lesson_ids", []]}]},
+                }
+            },
+        ]
+        docs = list(self.col.aggregate(pipeline))
+        if not docs:
+            return None
+        doc = docs[0]
+        owner = doc.get("course_owner_id")
+        video = doc.get("video")
+        return LessonContext(
+            lesson_id=str(doc["_id"]),
+            course_id=str(doc.get("course_id") or ""),
+            title=str(doc.get("title") or ""),
+            is_preview=bool(doc.get("is_preview", False)),
+            video=dict(video) if isinstance(video, dict) else {"status": "none"},
+            course_status=doc.get("course_status") if doc.get("in_course") else None,
+            course_owner_id=int(owner) if owner is not None else None,
+        )
+
+    def video_find(
+        self, *, lesson_id: str | None, upload_id: str | None, asset_id: str | None
+    ) -> LessonVideo | None:
+        """The lesson an event refers to: by passthrough (our lesson id), else upload id, else asset id."""
+        clauses: list[dict[str, Any]] = []
+        oid = _object_id(lesson_id)
+        if oid is not None:
+            clauses.append({"_id": oid})
+        if upload_id:
+            clauses.append({"video.upload_id": upload_id})
+        if asset_id:
+            clauses.append({"video.asset_id": asset_id})
+            clauses.append({"video.playback_asset_id": asset_id})
+        if not clauses:
+            return None
+        docs = list(self.col.find({"$or": clauses}, _VIDEO_PROJECTION).limit(4))
+        if not docs:
+            return None
+        if oid is not None:
+            # The passthrough is authoritative when it names an existing lesson.
+            for doc in docs:
+                if doc["_id"] == oid:
+                    return _to_lesson_video(doc)
+        return _to_lesson_video(docs[0])
+
+    def video_compare_and_set(
+        self, *, lesson_id: str, expected_rev: int, video: VideoState, duration: float | None = None
+    ) -> bool:
+        """Replace the `video` sub-document iff nobody wrote it since `expected_rev` was read."""
+        oid = _object_id(lesson_id)
+        if oid is None:
+            return False
+        new_video = dict(video)
+        new_video["rev"] = expected_rev + 1
+        update: dict[str, Any] = {"video": new_video}
+        if duration is not None:
+            update["duration"] = duration
+        result = self.col.update_one({"_id": oid, "video.rev": _rev_filter(expected_rev)}, {"$set": update})
+        return result.modified_count == 1
+
+    def video_retired_asset_remove(self, *, lesson_id: str, asset_id: str) -> None:
+        """Forget a superseded asset once Mux has deleted it (does not bump `rev`: no state change)."""
+        oid = _object_id(lesson_id)
+        if oid is not None:
+            self.col.update_one({"_id": oid}, {"$pull": {"video.retired_asset_ids": asset_id}})
+
+    # --- admin search ---
+
+    def search(self, *, query: LessonSearch, offset: int, limit: int) -> list[Lesson]:
+        cursor = (
+            self.col.find(_search_filter(query))
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [_to_lesson(d) for d in cursor]
+
+    def search_count(self, *, query: LessonSearch) -> int:
+        return self.col.count_documents(_search_filter(query))

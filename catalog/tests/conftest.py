@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from catalog import selectors, services
 from catalog.cache import catalog_invalidate
 from catalog.repositories.base import collection, new_id, oid
+from catalog.services.common import now as now_ms
 from catalog.tests.helpers import (
     MongoCommandRecorder,
     RedisCommandRecorder,
@@ -17,6 +18,7 @@ from catalog.tests.helpers import (
     redis_recorder,
 )
 from catalog.types import Course, Lesson
+from learnstream.permissions import Actor
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def make_course(db: None) -> Callable[..., Course]:
     ) -> Course:
         n = next(counter)
         title = title or f"Course {n}"
-        now = services._now()
+        now = now_ms()
         course_id = new_id()
         lesson_durations = durations if durations is not None else [100.0] * lessons
         lesson_ids = [new_id() for _ in lesson_durations]
@@ -89,7 +91,7 @@ def lessons_of() -> Callable[[Course], list[Lesson]]:
 @pytest.fixture
 def enroll(db: None) -> Callable[[Any, Course], None]:
     def do(user: Any, course: Course) -> None:
-        services.enrollment_create(user=user, course_id=course["id"])
+        services.enrollment_create(actor=Actor.of(user), course_id=course["id"])
 
     return do
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from catalog import services
 from catalog.repositories.base import collection
 from catalog.tests.helpers import assert_error
+from learnstream.permissions import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +19,22 @@ def test_course_analytics_exact_values(client_for, make_user, instructor, make_c
     alice, bob, carol, dave = (make_user("student") for _ in range(4))
     for user in (alice, bob, carol, dave):
         enroll(user, course)
-    services.progress_complete(user=alice, lesson_id=first)
-    services.progress_complete(user=alice, lesson_id=second)  # alice: 2/2
-    services.progress_record(user=bob, lesson_id=first, position=50)  # bob: 0/2, 50 % of lesson 1
-    services.progress_record(user=carol, lesson_id=first, position=95)  # carol: 1/2 (auto-complete)
-    services.progress_record(user=carol, lesson_id=second, position=20)  # 10 % of lesson 2
-    services.progress_record(user=instructor, lesson_id=first, position=100)  # owner preview: excluded
+    services.progress_complete(actor=Actor.of(alice), lesson_id=first)
+    services.progress_complete(actor=Actor.of(alice), lesson_id=second)  # alice: 2/2
+    services.progress_record(actor=Actor.of(bob), lesson_id=first, position=50)  # bob: 0/2, 50 % of lesson 1
+    services.progress_record(
+        actor=Actor.of(carol), lesson_id=first, position=95
+    )  # carol: 1/2 (auto-complete)
+    services.progress_record(actor=Actor.of(carol), lesson_id=second, position=20)  # 10 % of lesson 2
+    services.progress_record(
+        actor=Actor.of(instructor), lesson_id=first, position=100
+    )  # owner preview: excluded
     quitter = make_user("student")
     enroll(quitter, course)
-    services.progress_complete(user=quitter, lesson_id=first)
-    services.enrollment_cancel(user=quitter, course_id=course["id"])  # no longer enrolled: excluded
+    services.progress_complete(actor=Actor.of(quitter), lesson_id=first)
+    services.enrollment_cancel(
+        actor=Actor.of(quitter), course_id=course["id"]
+    )  # no longer enrolled: excluded
     # carol was last active 10 days ago
     collection("progress").update_many(
         {"user_id": carol.id}, {"$set": {"updated_at": timezone.now() - timedelta(days=10)}}
@@ -103,10 +110,12 @@ def test_overview_totals(client_for, admin_user, instructor, student, other_stud
     services.course_archive(course=archived)
     enroll(student, published)
     enroll(other_student, published)
-    services.progress_record(user=student, lesson_id=published["lesson_ids"][0], position=5)
-    services.progress_record(user=student, lesson_id=published["lesson_ids"][1], position=5)
-    services.progress_record(user=other_student, lesson_id=published["lesson_ids"][0], position=5)
-    services.progress_record(user=instructor, lesson_id=published["lesson_ids"][0], position=5)  # preview
+    services.progress_record(actor=Actor.of(student), lesson_id=published["lesson_ids"][0], position=5)
+    services.progress_record(actor=Actor.of(student), lesson_id=published["lesson_ids"][1], position=5)
+    services.progress_record(actor=Actor.of(other_student), lesson_id=published["lesson_ids"][0], position=5)
+    services.progress_record(
+        actor=Actor.of(instructor), lesson_id=published["lesson_ids"][0], position=5
+    )  # preview
     collection("progress").update_one(
         {"user_id": other_student.id}, {"$set": {"updated_at": timezone.now() - timedelta(days=8)}}
     )

@@ -21,8 +21,9 @@ from catalog.repositories import courses as course_repository
 from catalog.repositories.base import collection
 from catalog.serializers import CourseListQuerySerializer
 from catalog.tests.helpers import assert_error, catalog_sends
-from catalog.views import course_list_query, course_rows
+from catalog.views.courses import course_list_query, course_rows
 from learnstream import mongo
+from learnstream.permissions import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ GEN = catalog_cache.GENERATION_KEY
 def _list_key(**params):
     """The public course list's cache key for page 1 at the default size."""
     parts = selectors.CourseListParams(**params).cache_parts()
-    return catalog_cache.catalog_key("list", "catalog.views.course_rows", *parts, "0", "20")
+    return catalog_cache.course_list_key(query_parts=parts, offset=0, limit=20)
 
 
 # --- 1. cached course list ------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def test_course_rows_are_plain_dicts_equal_to_the_serializer_output(instructor, 
 def analytics_course(instructor, make_course, enroll, student):
     course = make_course(instructor, durations=[100.0, 100.0], publish=True)
     enroll(student, course)
-    services.progress_complete(user=student, lesson_id=course["lesson_ids"][0])
+    services.progress_complete(actor=Actor.of(student), lesson_id=course["lesson_ids"][0])
     return course
 
 
@@ -205,7 +206,9 @@ def test_analytics_are_cached_per_course_and_a_hit_costs_only_the_course_lookup(
     url = f"/api/v1/courses/{course['id']}/analytics"
     first = owner.get(url).json()
     assert (first["average_percent"], first["lessons"][1]["starts"]) == (50.0, 0)
-    services.progress_complete(user=student, lesson_id=course["lesson_ids"][1])  # after the snapshot
+    services.progress_complete(
+        actor=Actor.of(student), lesson_id=course["lesson_ids"][1]
+    )  # after the snapshot
 
     with (
         django_assert_num_queries(0),
@@ -224,8 +227,8 @@ def test_analytics_copy_is_shared_through_redis_and_expires(
 ):
     course = analytics_course
     computed = analytics.course_analytics_get(course=course)
-    services.progress_complete(user=student, lesson_id=course["lesson_ids"][1])
-    analytics._local_copies.clear()  # as another worker sees it
+    services.progress_complete(actor=Actor.of(student), lesson_id=course["lesson_ids"][1])
+    catalog_cache._local_copies.clear()  # as another worker sees it
 
     with redis_commands.recording() as sends:
         shared = analytics.course_analytics_get(course=course)
@@ -237,7 +240,7 @@ def test_analytics_copy_is_shared_through_redis_and_expires(
     key = catalog_cache.analytics_key(course["id"])
     entry = cache.get(key)
     cache.set(key, {**entry, "computed_at": time.time() - 61}, timeout=60)
-    analytics._local_copies[course["id"]] = (time.time() - 61, computed)
+    catalog_cache._local_copies[course["id"]] = (time.time() - 61, computed)
 
     fresh = analytics.course_analytics_get(course=course)
 
@@ -250,7 +253,7 @@ def test_analytics_cache_can_be_disabled(client_for, instructor, student, analyt
     url = f"/api/v1/courses/{analytics_course['id']}/analytics"
     owner = client_for(instructor)
     assert owner.get(url).json()["average_percent"] == 50.0
-    services.progress_complete(user=student, lesson_id=analytics_course["lesson_ids"][1])
+    services.progress_complete(actor=Actor.of(student), lesson_id=analytics_course["lesson_ids"][1])
 
     assert owner.get(url).json()["average_percent"] == 100.0
     assert cache.get(catalog_cache.analytics_key(analytics_course["id"])) is None
@@ -356,14 +359,14 @@ def test_heartbeat_reads_lesson_facts_and_enrollment_in_one_redis_round_trip(
     student, enrolled_lesson, mongo_commands, redis_commands, django_assert_num_queries
 ):
     course, lesson_id = enrolled_lesson
-    services.progress_record(user=student, lesson_id=lesson_id, position=1)  # warms the lookups
+    services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=1)  # warms the lookups
 
     with (
         django_assert_num_queries(0),
         mongo_commands.recording() as commands,
         redis_commands.recording() as sends,
     ):
-        result = services.progress_record(user=student, lesson_id=lesson_id, position=2)
+        result = services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=2)
 
     assert (result["position"], result["max_position"]) == (2.0, 2.0)
     assert commands == [("findAndModify", "progress")]
@@ -401,13 +404,13 @@ def test_heartbeat_in_a_fresh_process_looks_up_separately_then_folds(
     student, enrolled_lesson, redis_commands, django_assert_num_queries
 ):
     course, lesson_id = enrolled_lesson
-    services.progress_record(user=student, lesson_id=lesson_id, position=1)
-    selectors._lesson_course.clear()  # this process has not seen the lesson yet
+    services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=1)
+    catalog_cache._lesson_course.clear()  # this process has not seen the lesson yet
 
     with redis_commands.recording() as sends, django_assert_num_queries(0):
-        services.progress_record(user=student, lesson_id=lesson_id, position=2)
+        services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=2)
     with redis_commands.recording() as folded:
-        services.progress_record(user=student, lesson_id=lesson_id, position=3)
+        services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=3)
 
     access_key = catalog_cache.lesson_access_key(lesson_id)
     enrollment_key = catalog_cache.enrollment_key(student.id, course["id"])
@@ -432,12 +435,12 @@ def test_folded_heartbeat_after_cache_loss_reloads_and_stays_exact(
     student, instructor, enrolled_lesson, django_assert_num_queries
 ):
     _course, lesson_id = enrolled_lesson
-    services.progress_record(user=student, lesson_id=lesson_id, position=1)
+    services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=1)
     cache.clear()  # Redis restarted empty: both keys gone, the per-process course memo kept
 
     with django_assert_num_queries(1):  # the enrollment, from PostgreSQL
-        result = services.progress_record(user=student, lesson_id=lesson_id, position=95)
-    preview = services.progress_record(user=instructor, lesson_id=lesson_id, position=10)
+        result = services.progress_record(actor=Actor.of(student), lesson_id=lesson_id, position=95)
+    preview = services.progress_record(actor=Actor.of(instructor), lesson_id=lesson_id, position=10)
 
     assert (result["completed"], result["max_position"]) == (True, 95.0)
     owner_doc = collection("progress").find_one({"user_id": instructor.id})

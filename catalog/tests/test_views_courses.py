@@ -294,7 +294,7 @@ def test_listing_filters_and_ordering(api_client, instructor, other_instructor, 
 
 
 def test_page_size_is_capped_at_100(api_client, instructor):
-    from catalog.services import _now
+    from catalog.services.common import now as _now
 
     now = _now()
     collection("courses").insert_many(

@@ -5,9 +5,12 @@ import threading
 
 import pytest
 
+from catalog import cache as catalog_cache
 from catalog import selectors, services
 from catalog.repositories.base import collection, oid
+from catalog.selectors import lessons as lesson_selectors
 from catalog.tests.helpers import assert_error
+from learnstream.errors import Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +84,7 @@ def test_catalog_payloads_never_expose_video_internals(
         {"$set": {"video": {"status": "ready", "upload_id": "up-secret", "asset_id": "as-secret",
                             "playback_id": "pb-secret", "rev": 3}}},
     )  # fmt: skip
-    services.lesson_cache_invalidate(lesson_id=lesson["id"], course_id=course["id"])
+    catalog_cache.lesson_invalidate(lesson_id=lesson["id"])
 
     responses = [
         api_client.get(f"/api/v1/courses/{course['id']}/lessons/"),
@@ -219,7 +222,7 @@ def test_reorder_loses_to_a_concurrent_lesson_change_with_409(instructor, make_c
     stale = selectors.course_get(course_id=course["id"])
     services.lesson_create(course=stale, title="Added meanwhile")
 
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.lesson_reorder(course=stale, lesson_ids=list(reversed(stale["lesson_ids"])))
 
     assert len(selectors.course_get(course_id=course["id"])["lesson_ids"]) == 3
@@ -249,7 +252,7 @@ def test_concurrent_readers_never_see_duplicate_positions(instructor, make_cours
         try:
             while not stop.is_set():
                 current = selectors.course_get(course_id=course["id"])
-                lessons = selectors._ordered_lessons(current)
+                lessons = lesson_selectors.ordered_lessons(current)
                 seen.append([lesson["position"] for lesson in lessons])
                 assert sorted(lesson["id"] for lesson in lessons) == sorted(ids)
         except BaseException as exc:

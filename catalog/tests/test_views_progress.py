@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from catalog import selectors, services
 from catalog.repositories.base import collection, oid
 from catalog.tests.helpers import assert_error
+from learnstream.permissions import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -252,9 +253,9 @@ def test_property_max_position_is_max_of_clamped_and_completion_is_final(learner
     completed_seen = False
     for kind, value in sequence:
         if kind == "beat":
-            result = services.progress_record(user=learner, lesson_id=lesson_id, position=value)
+            result = services.progress_record(actor=Actor.of(learner), lesson_id=lesson_id, position=value)
         else:
-            result = services.progress_complete(user=learner, lesson_id=lesson_id)
+            result = services.progress_complete(actor=Actor.of(learner), lesson_id=lesson_id)
         completed_seen = completed_seen or result["completed"]
         assert result["completed"] == completed_seen  # never true → false
 
@@ -266,9 +267,9 @@ def test_property_max_position_is_max_of_clamped_and_completion_is_final(learner
     # A retry of the last request changes nothing that matters.
     kind, value = sequence[-1]
     again = (
-        services.progress_record(user=learner, lesson_id=lesson_id, position=value)
+        services.progress_record(actor=Actor.of(learner), lesson_id=lesson_id, position=value)
         if kind == "beat"
-        else services.progress_complete(user=learner, lesson_id=lesson_id)
+        else services.progress_complete(actor=Actor.of(learner), lesson_id=lesson_id)
     )
     assert (again["max_position"], again["completed"]) == (doc["max_position"], doc["completed"])
 
@@ -276,7 +277,7 @@ def test_property_max_position_is_max_of_clamped_and_completion_is_final(learner
 @pytest.mark.django_db(transaction=True)
 def test_twenty_threads_of_shuffled_duplicate_heartbeats(client_for, instructor, student, make_course):
     course = make_course(instructor, durations=[100.0], publish=True)
-    services.enrollment_create(user=student, course_id=course["id"])
+    services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
     lesson_id = course["lesson_ids"][0]
     rng = random.Random(3)
     positions = [round(rng.uniform(0, 85), 2) for _ in range(60)]

@@ -1,10 +1,11 @@
-"""`{% admin_dashboard %}`: the admin index's dashboard block (figures from learnstream.admin_site)."""
+"""`{% admin_dashboard %}`: the admin index's dashboard block (blocks the apps register in
+`learnstream/dashboard.py`)."""
 
 from typing import Any
 
 from django import template
 
-from learnstream.admin_site import dashboard_context
+from learnstream.dashboard import dashboard_context
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 
 The file is written atomically after every change so that a restart of `make run` keeps uploads,
 assets and, above all, the signing keys: the app's dev playback tokens stay valid across restarts, and
-`streaming.mux.dev_signing_key()` reads the newest key from here.
+`streaming.signing.dev_signing_key()` reads the newest key from here.
 """
 
 from __future__ import annotations

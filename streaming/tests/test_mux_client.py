@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from learnstream.errors import IntegrationError, to_response
-from streaming import mux
-from streaming.emulator import EmulatorConfig
-from streaming.emulator.core import Emulator
+from streaming import mux, payloads
 
 MP4_BYTES = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 
@@ -168,7 +166,7 @@ def test_get_errored_asset_keeps_mux_messages(mux_emulator):
     asset = mux.get_asset(asset_id)
 
     assert asset.status == "errored"
-    assert asset.errors == mux.AssetErrors(type="invalid_input", messages=("Unsupported codec.",))
+    assert asset.errors == payloads.AssetErrors(type="invalid_input", messages=("Unsupported codec.",))
 
 
 def test_unknown_enum_value_from_mux_is_tolerated(mux_emulator):
@@ -361,11 +359,11 @@ def test_connection_refused_is_an_integration_error(settings):
     ],
 )
 def test_parse_mux_time(value, expected):
-    assert mux.parse_mux_time(value) == expected
+    assert payloads.parse_mux_time(value) == expected
 
 
 def test_asset_from_webhook_payload():
-    asset = mux.asset_from_payload(
+    asset = payloads.asset_from_payload(
         {
             "id": "a1",
             "created_at": 1609868768,
@@ -387,7 +385,7 @@ def test_asset_from_webhook_payload():
 
 
 def test_upload_from_webhook_payload_reads_nested_passthrough():
-    upload = mux.upload_from_payload(
+    upload = payloads.upload_from_payload(
         {
             "id": "u1",
             "status": "asset_created",
@@ -396,7 +394,7 @@ def test_upload_from_webhook_payload_reads_nested_passthrough():
         }
     )
 
-    assert upload == mux.Upload(
+    assert upload == payloads.Upload(
         id="u1",
         status="asset_created",
         url=None,
@@ -406,31 +404,3 @@ def test_upload_from_webhook_payload_reads_nested_passthrough():
         passthrough="lesson-9",
         error=None,
     )
-
-
-# --- development signing key ---------------------------------------------------------------------------
-
-
-def test_dev_signing_key_reads_the_emulators_state_file(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    assert mux.dev_signing_key() is None
-
-    emulator = Emulator(EmulatorConfig(state_file=mux.dev_emulator_state_path(), storage_dir=tmp_path))
-    emulator.create_signing_key()
-    newest = emulator.create_signing_key()
-
-    assert mux.dev_signing_key() == (newest["id"], newest["private_key"])
-    settings.MUX_SIGNING_KEY_ID = ""
-    assert mux.playback_signing_key() == (newest["id"], newest["private_key"])
-    settings.MUX_SIGNING_KEY_ID, settings.MUX_SIGNING_PRIVATE_KEY = "configured", "cHJpdmF0ZQ=="
-    assert mux.playback_signing_key() == ("configured", "cHJpdmF0ZQ==")
-
-
-def test_dev_signing_key_is_never_used_in_production(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    Emulator(
-        EmulatorConfig(state_file=mux.dev_emulator_state_path(), storage_dir=tmp_path)
-    ).create_signing_key()
-    settings.IS_PRODUCTION = True
-
-    assert mux.dev_signing_key() is None

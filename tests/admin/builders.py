@@ -5,8 +5,9 @@ import json
 import time
 from typing import Any
 
+from catalog import cache as catalog_cache
 from catalog import selectors, services
-from catalog.repositories.lesson_videos import LessonVideoRepository
+from catalog.repositories.lessons import LessonRepository
 from catalog.types import Course, Lesson
 
 
@@ -32,10 +33,10 @@ def current(course: Course) -> Course:
 
 
 def video_waiting_upload(lesson_id: str, *, upload_id: str) -> None:
-    """The state an upload request leaves (streaming.services.video_upload_start), without calling Mux."""
+    """The state an upload request leaves (catalog.video.uploads.video_upload_start), without calling Mux."""
     video = {"status": "waiting_upload", "upload_id": upload_id, "asset_id": None, "retired_asset_ids": []}
-    assert LessonVideoRepository().compare_and_set(lesson_id=lesson_id, expected_rev=0, video=video)  # type: ignore[arg-type]
-    services.lesson_cache_invalidate(lesson_id=lesson_id)
+    assert LessonRepository().video_compare_and_set(lesson_id=lesson_id, expected_rev=0, video=video)  # type: ignore[arg-type]
+    catalog_cache.lesson_invalidate(lesson_id=lesson_id)
 
 
 def asset_ready_payload(

@@ -3,7 +3,8 @@
 import pytest
 
 from catalog import services
-from learnstream.admin_site import Block, Figure
+from learnstream.dashboard import Block, Figure
+from learnstream.permissions import Actor
 from tests.admin.builders import course_with_lessons, current
 from webhooks.models import WebhookEvent
 
@@ -35,8 +36,8 @@ def test_dashboard_shows_the_overview_figures(admin_web, student, other_student,
     course_with_lessons(instructor, title="Draft")
     archived, _ = course_with_lessons(instructor, title="Gone")
     services.course_archive(course=archived)
-    services.enrollment_create(user=student, course_id=published["id"])
-    services.progress_record(user=student, lesson_id=lessons[0]["id"], position=10.0)
+    services.enrollment_create(actor=Actor.of(student), course_id=published["id"])
+    services.progress_record(actor=Actor.of(student), lesson_id=lessons[0]["id"], position=10.0)
 
     response = admin_web.get("/admin/")
 

@@ -4,6 +4,7 @@ import pytest
 
 from catalog import services
 from catalog.tests.helpers import command_recorder
+from learnstream.permissions import Actor
 from tests.admin.builders import course_with_lessons
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +20,9 @@ def _rows(response):
 def catalog(instructor, student, other_student):
     python, _ = course_with_lessons(instructor, title="Python", lessons=["L1"], publish=True)
     django, _ = course_with_lessons(instructor, title="Django", lessons=["L1"], publish=True)
-    services.enrollment_create(user=student, course_id=python["id"])
-    services.enrollment_create(user=student, course_id=django["id"])
-    services.enrollment_create(user=other_student, course_id=python["id"])
+    services.enrollment_create(actor=Actor.of(student), course_id=python["id"])
+    services.enrollment_create(actor=Actor.of(student), course_id=django["id"])
+    services.enrollment_create(actor=Actor.of(other_student), course_id=python["id"])
     return {"python": python, "django": django}
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from streaming.tests.video_helpers import (
+from catalog.tests.video.video_helpers import (
     VIDEO_BYTES,
     Deliverer,
     course_with_lesson,

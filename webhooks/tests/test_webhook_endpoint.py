@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from streaming.tests.video_helpers import VIDEO_BYTES, course_with_lesson, run_on_commit, video_of  # noqa: F401
+from catalog.tests.video.video_helpers import VIDEO_BYTES, course_with_lesson, run_on_commit, video_of  # noqa: F401
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]

@@ -15,7 +15,7 @@ import requests
 from django.db import connection
 
 from accounts.tokens import issue_token_pair
-from streaming.tests.video_helpers import VIDEO_BYTES, course_with_lesson, video_of
+from catalog.tests.video.video_helpers import VIDEO_BYTES, course_with_lesson, video_of
 from webhooks.models import WebhookEvent
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
-from streaming.tests.video_helpers import (
+from catalog.tests.video.video_helpers import (
     VIDEO_BYTES,
     Deliverer,
     course_with_lesson,

@@ -2,8 +2,7 @@
 
 Idempotent: users, courses, enrollments and progress are found or created, never duplicated. Passwords
 are generated on first creation and printed once; they are stored nowhere but the password hash, and a
-re-run neither shows nor resets them. One function per step so other apps can extend the seed (e.g. the
-video lifecycle adding a demo video to `DEMO_COURSE_SLUG`).
+re-run neither shows nor resets them. One function per step.
 """
 
 import secrets
@@ -17,7 +16,9 @@ from django.db import transaction
 from accounts.models import Role, User
 from catalog import selectors, services
 from catalog.types import Course
+from catalog.video.demo import seed_demo_video
 from learnstream.errors import ApplicationError
+from learnstream.permissions import Actor
 
 DEMO_COURSE_SLUG = "django-from-zero"
 DRAFT_COURSE_SLUG = "mongodb-patterns-draft"
@@ -101,24 +102,24 @@ def seed_courses(out: OutputWrapper, *, instructor: User) -> Course:
 def seed_learning(out: OutputWrapper, *, student: Any, course: Course) -> None:
     """The first student is enrolled, finished lesson 1 and is halfway through lesson 2."""
     with transaction.atomic():
-        services.enrollment_create(user=student, course_id=course["id"])
+        services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
     first, second = course["lesson_ids"][:2]
-    services.progress_record(user=student, lesson_id=first, position=DEMO_LESSONS[0][2], watched_seconds=320)
-    services.progress_record(user=student, lesson_id=second, position=DEMO_LESSONS[1][2] / 2)
+    services.progress_record(
+        actor=Actor.of(student), lesson_id=first, position=DEMO_LESSONS[0][2], watched_seconds=320
+    )
+    services.progress_record(actor=Actor.of(student), lesson_id=second, position=DEMO_LESSONS[1][2] / 2)
     out.write(f"  {student.email} enrolled, lesson 1 completed, lesson 2 at 50 %")
 
 
 def seed_video(out: OutputWrapper, *, course: Course) -> None:
     """With the local Mux emulator, the preview lesson gets a real (tiny) video through the real flow:
     direct upload, PUT of the bytes, signed webhooks back to the app. Skipped against real Mux."""
-    from streaming import services as streaming_services
-
     if not settings.MUX_API_BASE_URL.startswith(("http://127.0.0.1", "http://localhost")):
         out.write("  Mux is real: upload your own videos (README → Video walk-through)")
         return
     lesson_id = course["lesson_ids"][0]
     try:
-        ticket = streaming_services.seed_demo_video(lesson_id=lesson_id)
+        ticket = seed_demo_video(lesson_id=lesson_id)
     except ApplicationError as exc:
         out.write(f"  demo video skipped: {exc.message} (is the Mux emulator running?)")
         return

@@ -3,7 +3,7 @@
 Runs the Mux emulator for local development (`make run` starts it when no Mux credentials are set):
 Basic auth from MUX_TOKEN_ID/MUX_TOKEN_SECRET, webhooks signed with MUX_WEBHOOK_SECRETS[0], state
 (signing keys, uploads, assets) persisted in var/ so restarts keep them, uploaded bytes under
-var/mux-emulator/. On first start it issues a signing key, which `streaming.mux.dev_signing_key()`
+var/mux-emulator/. On first start it issues a signing key, which `streaming.signing.dev_signing_key()`
 hands to the playback code when MUX_SIGNING_KEY_ID is empty.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from streaming import mux
+from streaming import signing
 from streaming.emulator import EmulatorConfig, MuxEmulator, is_loopback
 
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         if not is_loopback(host) and not options["allow_non_loopback"]:
             raise CommandError(f"refusing to listen on non-loopback host {host!r}")
         persist = not options["no_persist"]
-        state_file = mux.dev_emulator_state_path() if persist else None
+        state_file = signing.dev_emulator_state_path() if persist else None
         config = EmulatorConfig(
             token_id=settings.MUX_TOKEN_ID,
             token_secret=settings.MUX_TOKEN_SECRET,

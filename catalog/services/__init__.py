@@ -1,0 +1,30 @@
+"""Catalog writes (services): keyword-only, typed; they raise ApplicationError subclasses and invalidate
+the caches they affect (`catalog/cache.py`). One module per concept; this package re-exports them so
+callers (views, the admin pages, management commands, tests) need not know the split."""
+
+from catalog.services.courses import (
+    course_archive,
+    course_create,
+    course_publish,
+    course_unpublish,
+    course_update,
+)
+from catalog.services.enrollments import enrollment_cancel, enrollment_create
+from catalog.services.lessons import lesson_create, lesson_delete, lesson_reorder, lesson_update
+from catalog.services.progress import progress_complete, progress_record
+
+__all__ = [
+    "course_archive",
+    "course_create",
+    "course_publish",
+    "course_unpublish",
+    "course_update",
+    "enrollment_cancel",
+    "enrollment_create",
+    "lesson_create",
+    "lesson_delete",
+    "lesson_reorder",
+    "lesson_update",
+    "progress_complete",
+    "progress_record",
+]

@@ -1,0 +1,59 @@
+"""Enrollment writes (PostgreSQL). The cached enrollment answer follows each change after commit."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog import access
+from catalog import cache as catalog_cache
+from catalog.models import Enrollment, EnrollmentStatus
+from catalog.selectors.courses import course_get
+from learnstream.errors import Conflict, NotFound, PermissionDenied
+from learnstream.permissions import Actor
+
+NOT_ENROLLED = "You are not enrolled in this course."
+
+
+def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool]:
+    """Enroll the caller; `(enrollment, created)`. `created` is True when the enrollment became active
+    now (new row, or a cancelled one reactivated) and False when it already was. The unique constraint
+    makes concurrent calls converge on one row."""
+    if actor.id is None:
+        raise PermissionDenied()
+    user_id = actor.id
+    course = course_get(course_id=course_id)
+    access.require_visible(actor, access.CourseRef.of(course) if course else None)
+    assert course is not None  # require_visible raised otherwise
+    if course["status"] != "published":
+        raise Conflict("Only published courses accept enrollments.", details={"status": [course["status"]]})
+    try:
+        with transaction.atomic():
+            enrollment, created = Enrollment.objects.get_or_create(user_id=user_id, course_id=course_id)
+    except IntegrityError:
+        # get_or_create already retries the read after a unique violation; this covers the rare case where
+        # the winner's row was not yet visible to that read. Still no row (another constraint refused the
+        # insert, e.g. the user was deleted meanwhile): 409, not a DoesNotExist → 500.
+        found = Enrollment.objects.filter(user_id=user_id, course_id=course_id).first()
+        if found is None:
+            raise Conflict("The enrollment could not be created; retry.") from None
+        enrollment, created = found, False
+    if not created and enrollment.status != EnrollmentStatus.ACTIVE:
+        moment = timezone.now()
+        reactivated = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.CANCELLED).update(
+            status=EnrollmentStatus.ACTIVE, created_at=moment, updated_at=moment
+        )
+        enrollment.refresh_from_db()
+        created = reactivated == 1
+    catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+    return enrollment, created
+
+
+def enrollment_cancel(*, actor: Actor, course_id: str) -> None:
+    """Unenroll the caller (the row stays, status `cancelled`). Not actively enrolled → NotFound."""
+    if actor.id is None:
+        raise NotFound(NOT_ENROLLED)
+    cancelled = Enrollment.objects.filter(
+        user_id=actor.id, course_id=course_id, status=EnrollmentStatus.ACTIVE
+    ).update(status=EnrollmentStatus.CANCELLED, updated_at=timezone.now())
+    if cancelled == 0:
+        raise NotFound(NOT_ENROLLED)
+    catalog_cache.enrollment_changed(user_id=actor.id, course_id=course_id, active=False)

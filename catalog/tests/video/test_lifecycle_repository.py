@@ -1,0 +1,104 @@
+"""The lesson video repository against the real MongoDB-compatible server."""
+
+from datetime import UTC, datetime
+
+from bson import ObjectId
+
+from catalog.repositories.lessons import LessonRepository
+
+
+def _course_and_lesson(db, *, status="published", listed=True, owner_id=7, is_preview=False):
+    now = datetime.now(tz=UTC)
+    course_id, lesson_id = ObjectId(), ObjectId()
+    db.courses.insert_one(
+        {
+            "_id": course_id,
+            "title": "C",
+            "slug": f"c-{course_id}",
+            "status": status,
+            "owner_id": owner_id,
+            "level": "beginner",
+            "lesson_ids": [lesson_id] if listed else [],
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    db.lessons.insert_one(
+        {
+            "_id": lesson_id,
+            "course_id": course_id,
+            "title": "L1",
+            "description": "",
+            "duration": None,
+            "is_preview": is_preview,
+            "video": {"status": "none"},
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    return str(course_id), str(lesson_id)
+
+
+def test_context_reads_lesson_and_course_in_one_command(mongo_db):
+    course_id, lesson_id = _course_and_lesson(mongo_db, owner_id=42, is_preview=True)
+    context = LessonRepository().video_context(lesson_id=lesson_id)
+    assert context is not None
+    assert (context.lesson_id, context.course_id, context.title) == (lesson_id, course_id, "L1")
+    assert (context.course_status, context.course_owner_id, context.is_preview) == ("published", 42, True)
+    assert context.video == {"status": "none"}
+
+
+def test_context_hides_lessons_the_course_does_not_list(mongo_db):
+    _course_id, lesson_id = _course_and_lesson(mongo_db, listed=False)
+    context = LessonRepository().video_context(lesson_id=lesson_id)
+    assert context is not None
+    assert context.course_status is None
+
+
+def test_context_of_unknown_or_malformed_id_is_none(mongo_db):
+    repo = LessonRepository()
+    assert repo.video_context(lesson_id=str(ObjectId())) is None
+    assert repo.video_context(lesson_id="not-an-id") is None
+    assert repo.video_context(lesson_id="") is None
+
+
+def test_compare_and_set_refuses_a_stale_revision(mongo_db):
+    _course_id, lesson_id = _course_and_lesson(mongo_db)
+    repo = LessonRepository()
+    assert repo.video_compare_and_set(lesson_id=lesson_id, expected_rev=0, video={"status": "waiting_upload"})
+    assert not repo.video_compare_and_set(lesson_id=lesson_id, expected_rev=0, video={"status": "ready"})
+    assert repo.video_compare_and_set(
+        lesson_id=lesson_id, expected_rev=1, video={"status": "processing"}, duration=3.5
+    )
+    doc = mongo_db.lessons.find_one({"_id": ObjectId(lesson_id)})
+    assert doc["video"] == {"status": "processing", "rev": 2}
+    assert doc["duration"] == 3.5
+
+
+def test_find_prefers_the_passthrough_lesson(mongo_db):
+    _c1, first = _course_and_lesson(mongo_db)
+    _c2, second = _course_and_lesson(mongo_db)
+    repo = LessonRepository()
+    repo.video_compare_and_set(
+        lesson_id=first, expected_rev=0, video={"status": "waiting_upload", "upload_id": "u1"}
+    )
+    repo.video_compare_and_set(
+        lesson_id=second,
+        expected_rev=0,
+        video={"status": "ready", "asset_id": "a2", "playback_asset_id": "a2"},
+    )
+    assert repo.video_find(lesson_id=None, upload_id="u1", asset_id=None).lesson_id == first
+    assert repo.video_find(lesson_id=None, upload_id=None, asset_id="a2").lesson_id == second
+    assert repo.video_find(lesson_id=second, upload_id="u1", asset_id=None).lesson_id == second
+    assert repo.video_find(lesson_id="garbage", upload_id="nope", asset_id="nope") is None
+    assert repo.video_find(lesson_id=None, upload_id=None, asset_id=None) is None
+
+
+def test_retired_asset_remove_pulls_one_id(mongo_db):
+    _course_id, lesson_id = _course_and_lesson(mongo_db)
+    repo = LessonRepository()
+    repo.video_compare_and_set(
+        lesson_id=lesson_id, expected_rev=0, video={"status": "ready", "retired_asset_ids": ["a", "b"]}
+    )
+    repo.video_retired_asset_remove(lesson_id=lesson_id, asset_id="a")
+    assert repo.video_get(lesson_id=lesson_id).video["retired_asset_ids"] == ["b"]

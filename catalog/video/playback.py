@@ -1,0 +1,54 @@
+"""Who may watch a lesson, and their signed playback URLs.
+
+The hot path of the product: one MongoDB read (lesson + course in one aggregate), the enrollment from
+the Redis-cached selector, no PostgreSQL query, no Mux API call (tokens are signed locally by
+`streaming.signing`).
+"""
+
+from typing import Any
+
+from catalog import access
+from catalog.repositories.lessons import LessonRepository
+from catalog.selectors import enrollment_is_active
+from catalog.types import LessonContext
+from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of
+from catalog.video.state import STATUS_ERRORED, STATUS_NONE
+from learnstream.errors import Conflict, NotAuthenticated, NotFound
+from learnstream.permissions import Actor
+from streaming.signing import PlaybackGrant, playback_grant
+
+
+def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
+    """Who may watch: the course's editors, enrolled learners; anyone for a preview lesson of a
+    published course. Returns whether the caller manages the course (owner or admin)."""
+    course = access.require_visible(actor, course_ref_of(context), not_found=LESSON_NOT_FOUND)
+    if access.can_edit(actor, owner_id=course.owner_id):
+        return True
+    if context.is_preview:
+        return False
+    if actor.id is None:
+        raise NotAuthenticated("Sign in and enroll to watch this lesson.")
+    access.require_learner(
+        actor,
+        course,
+        enrolled=enrollment_is_active(user_id=actor.id, course_id=context.course_id),
+        forbidden="Enroll in the course to watch this lesson.",
+        not_found=LESSON_NOT_FOUND,
+    )
+    return False
+
+
+def playback_for_lesson(*, actor: Actor, lesson_id: str) -> PlaybackGrant:
+    context = LessonRepository().video_context(lesson_id=lesson_id)
+    if context is None:
+        raise NotFound(LESSON_NOT_FOUND)
+    manages = playback_access_check(actor=actor, context=context)
+    playback_id = context.video.get("playback_id")
+    if not playback_id:
+        status = context.video.get("status") or STATUS_NONE
+        details: dict[str, Any] = {"video_status": status}
+        errors = context.video.get("errors")
+        if manages and status == STATUS_ERRORED and isinstance(errors, dict):
+            details["errors"] = errors  # Mux's own words, for the instructor who uploaded the file
+        raise Conflict("The lesson's video is not ready yet.", details=details)
+    return playback_grant(playback_id=str(playback_id))

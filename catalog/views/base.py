@@ -1,0 +1,79 @@
+"""What every catalog view shares: per-action serializers and permissions, selector pagination, the
+operator-key guard, the stale-cache header and loading a course with its object permission."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+
+from catalog.pagination import SelectorPagination
+from catalog.selectors.courses import course_get
+from catalog.types import Course
+from catalog.validation import reject_operator_keys
+from learnstream.errors import NotFound
+from learnstream.permissions import Actor
+
+ID_PARAM = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH, description="24-hex id (malformed ids are 404)."
+)
+STALE_HEADER = OpenApiParameter(
+    "X-Catalog-Stale",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    description="`1` when MongoDB was unreachable and this page came from the cache's last copy.",
+)
+
+
+class CatalogViewSet(viewsets.ViewSet):
+    """Shared plumbing: per-action serializers and permissions, selector pagination, and the operator-key
+    guard (no `$`-prefixed or dotted key in a query string or body ever reaches a store)."""
+
+    lookup_url_kwarg = "id"
+    pagination_class = SelectorPagination
+    serializer_classes: dict[str, type[serializers.BaseSerializer]] = {}
+    permission_map: dict[str, list[type[BasePermission]]] = {}
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        reject_operator_keys(query_keys=list(request.query_params.keys()), body=request.data)
+
+    def get_permissions(self) -> list[BasePermission]:
+        classes = self.permission_map.get(str(self.action), [IsAuthenticated])
+        return [cls() for cls in classes]
+
+    # The browsable API builds its forms from these two.
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return self.serializer_classes.get(str(self.action), serializers.Serializer)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
+        kwargs.setdefault("context", {"request": self.request, "view": self})
+        return self.get_serializer_class()(*args, **kwargs)
+
+    @property
+    def paginator(self) -> SelectorPagination:
+        if not hasattr(self, "_paginator"):
+            self._paginator = SelectorPagination()
+        return self._paginator
+
+    def parse(
+        self, serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        serializer = serializer_class(data=data, context={"request": self.request, "view": self}, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.of(self.request.user)
+
+    def load_course(self, course_id: str) -> Course:
+        """The stored course, with this action's object permissions applied (404 if invisible)."""
+        course = course_get(course_id=course_id)
+        if course is None:
+            raise NotFound()
+        self.check_object_permissions(self.request, course)
+        return course
