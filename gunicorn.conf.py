@@ -13,11 +13,11 @@ keepalive = 5
 # Recycle workers now and then so a slow leak can never take a host down.
 max_requests = 1000
 max_requests_jitter = 100
-# Header limits stay at gunicorn's defaults on purpose (security.md T31).
+# Header limits stay at gunicorn's defaults on purpose.
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
-# Only the local proxy may set X-Forwarded-* (security.md T28).
+# Only the local proxy may set X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = "-"
 errorlog = "-"

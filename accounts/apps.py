@@ -12,7 +12,7 @@ class AccountsConfig(AppConfig):
         from accounts.models import User
 
         # A signal, against house style, because deletions also happen through the admin, cascades and
-        # bulk querysets; every path must make the user's tokens fail at once (T13).
+        # bulk querysets; every path must make the user's tokens fail at once.
         post_delete.connect(_user_deleted, sender=User, dispatch_uid="accounts.user_deleted")
 
 

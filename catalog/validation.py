@@ -1,4 +1,4 @@
-"""T49: MongoDB operator injection. Filters are only ever built from typed, validated values, and on
+"""MongoDB operator injection. Filters are only ever built from typed, validated values, and on
 top of that any `$`-prefixed or dotted key in a query string or request body is refused (400) before a
 view runs, so no client-shaped key can reach a store."""
 

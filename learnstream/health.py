@@ -1,4 +1,4 @@
-"""Liveness and readiness probes (api.md → Operations)."""
+"""Liveness and readiness probes (docs/api.md → Operations)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Reusable OpenAPI pieces for drf-spectacular: the error envelope every 4xx/5xx uses (api.md)."""
+"""Reusable OpenAPI pieces for drf-spectacular: the error envelope every 4xx/5xx uses (docs/api.md)."""
 
 from typing import Any
 

@@ -1,5 +1,5 @@
 # ruff: noqa: E501 - one row per line keeps the matrix a readable table
-"""The authorization matrix (security.md T26): who may call what, and the exact status they get.
+"""The authorization matrix: who may call what, and the exact status they get.
 
 One row per (method, path[, object]). Columns are the seven actors of tests/scenario.py:
 
@@ -14,7 +14,7 @@ One row per (method, path[, object]). Columns are the seven actors of tests/scen
 validation. tests/test_authz_matrix.py fails when a route of the OpenAPI schema or the URLconf has no
 row here, when a row names a route that no longer exists, and when any cell differs.
 
-Deliberate choices visible in the table (api.md, Conventions):
+Deliberate choices visible in the table (docs/api.md, Conventions):
 - writes by an authenticated non-owner on a *published* course are 403 (its existence is public);
 - anything on a *draft* course by a non-owner is 404 (existence would leak);
 - unauthenticated writes are 401 before any object is looked up.

@@ -10,7 +10,7 @@ Seven actors (the columns of the authorization matrix):
 - admin            an admin
 
 Objects are created through the API exactly as a client would (POST courses, lessons, publish,
-enroll, heartbeat), so the scenario depends on the HTTP contract of api.md, not on internal function
+enroll, heartbeat), so the scenario depends on the HTTP contract of docs/api.md, not on internal function
 names. Users and tokens are created with the real user manager and `accounts.tokens.issue_token_pair`.
 """
 
@@ -114,7 +114,7 @@ def live_api(base_url: str) -> Api:
 
 
 class Paths:
-    """Finds the concrete schema path for an api.md route, whatever the trailing-slash style."""
+    """Finds the concrete schema path for a documented route, whatever the trailing-slash style."""
 
     def __init__(self, schema: dict[str, Any] | None = None) -> None:
         self.schema = schema if schema is not None else routes.load_schema()
@@ -172,7 +172,7 @@ def make_actors(prefix: str = "proof") -> Actors:
 
 
 def mux_event(event_type: str, data: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
-    """A Mux webhook envelope (mux.md 2.3)."""
+    """A Mux webhook envelope (as Mux sends it)."""
     return {
         "type": event_type,
         "id": event_id or str(uuid.uuid4()),
@@ -188,7 +188,7 @@ def mux_event(event_type: str, data: dict[str, Any], *, event_id: str | None = N
 
 
 def signed_webhook(event: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None) -> Raw:
-    """Sign exactly the bytes we send, the way Mux does (mux.md 2.1)."""
+    """Sign exactly the bytes we send, the way Mux does (webhooks/verification.py checks it)."""
     from django.conf import settings
 
     raw = json.dumps(event, separators=(",", ":")).encode()

@@ -1,4 +1,4 @@
-"""Authorization matrix (security.md T26, ASVS 8.1.1/8.2.1/8.2.2, API1/API5).
+"""Authorization matrix (ASVS 8.1.1/8.2.1/8.2.2, API1/API5).
 
 Every (path, method) of the OpenAPI schema and every URLconf route must have a row in
 tests/authz_matrix.py; each row is executed for the seven actors with real tokens against real

@@ -1,7 +1,6 @@
-"""Races against the live gunicorn (3 workers x 4 threads) with real client threads.
-
-security.md T17 (concurrent refresh), T38 (duplicate webhook deliveries), T41 (webhook acks fast
-under load), T51 (concurrent enrollment), T53 (concurrent heartbeats). Every thread waits on one
+"""Races against the live gunicorn (3 workers x 4 threads) with real client threads: refresh-token
+reuse (concurrent refresh), duplicate webhook deliveries, webhook acks fast
+under load, concurrent enrollment, concurrent heartbeats. Every thread waits on one
 barrier so the requests really overlap; no 5xx is tolerated anywhere.
 """
 
@@ -63,7 +62,7 @@ def test_20_parallel_refreshes_have_one_winner_and_revoke_the_family(
     live: Any, world: scenario.World
 ) -> None:
     """No grace window: one rotation wins; the 19 replays of the now-rotated token are reuse, which
-    revokes the whole family, the winner's new tokens included (security.md T15/T17)."""
+    revokes the whole family, the winner's new tokens included (reuse detection)."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
     from accounts.models import TokenLineage
@@ -175,7 +174,7 @@ def test_20_parallel_heartbeats_keep_the_maximum(live: Any, world: scenario.Worl
 
 
 def test_webhooks_ack_fast_under_catalog_load(live: Any, world: scenario.World) -> None:
-    """T41: 200 webhook deliveries while 4 threads read the catalog: no 5xx, p99 < 2 s."""
+    """200 webhook deliveries while 4 threads read the catalog: no 5xx, p99 < 2 s."""
     from webhooks.models import WebhookEvent
 
     stop = threading.Event()

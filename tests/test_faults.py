@@ -1,5 +1,5 @@
-"""Fault injection against real servers this module starts itself (security.md T40, T56-T59;
-architecture.md "Degradation").
+"""Fault injection against real servers this module starts itself (docs/architecture.md,
+"Degradation").
 
 The module starts its own redis-server, SecantusDB (on-disk, --sync-on-commit, so a restart keeps
 acknowledged writes), a throwaway PostgreSQL 15 cluster (initdb + pg_ctl as the postgres user), a Mux
@@ -7,7 +7,7 @@ emulator and a gunicorn pointing at all of them. Each test stops one store BY IT
 threads have requests in flight, asserts the degradation contract, restarts the store and proves the
 app recovers without being restarted (same gunicorn master PID).
 
-Contract (architecture.md): Redis down → everything still works (login fails closed: 429/503);
+Contract (docs/architecture.md): Redis down → everything still works (login fails closed: 429/503);
 MongoDB down → cached catalog pages served, writes 503 with the envelope, never a false success;
 PostgreSQL down → login, enroll and gated playback 503, the webhook 5xx so Mux redelivers. Never a
 500, never a hang beyond the store timeouts, nothing acknowledged is lost.
@@ -373,7 +373,7 @@ def test_redis_outage_everything_still_works(stack: Stack) -> None:
 
 
 def test_redis_hang_is_bounded(stack: Stack) -> None:
-    """T59: a Redis that accepts connections but never answers (SIGSTOP) costs its socket timeout."""
+    """a Redis that accepts connections but never answers (SIGSTOP) costs its socket timeout."""
     os.kill(stack.redis.pid, signal.SIGSTOP)
     try:
         results = [stack.call("GET", f"/api/v1/courses/{stack.ids['course']}/") for _ in range(3)]
@@ -440,7 +440,7 @@ def test_mongo_outage_serves_cached_catalog_and_refuses_writes(stack: Stack) -> 
 
 
 def test_mongo_hang_is_bounded(stack: Stack) -> None:
-    """T59: a MongoDB that accepts but never answers: writes fail with 503 within the budget."""
+    """a MongoDB that accepts but never answers: writes fail with 503 within the budget."""
     os.kill(stack.mongo.pid, signal.SIGSTOP)
     try:
         started = time.monotonic()

@@ -1,4 +1,4 @@
-"""HTTP-level limits of the production server config (security.md T30, T31, T48) on the live gunicorn."""
+"""HTTP-level limits of the production server config on the live gunicorn."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_too_many_headers_are_refused(live: Any) -> None:
 
 
 def test_oversized_json_body_is_refused_quickly(live: Any) -> None:
-    """T30: a 3 MB JSON body → 413 envelope, fast (DATA_UPLOAD_MAX_MEMORY_SIZE = 1 MB)."""
+    """a 3 MB JSON body → 413 envelope, fast (DATA_UPLOAD_MAX_MEMORY_SIZE = 1 MB)."""
     body = b'{"email": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     reply = live.request(
         "POST", "/api/v1/auth/register/", body=body, headers={"Content-Type": "application/json"}
@@ -57,7 +57,7 @@ def test_oversized_json_body_is_refused_quickly(live: Any) -> None:
 
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "DELETE"])
 def test_unsupported_methods_on_read_only_routes(live: Any, method: str) -> None:
-    """T48: 405 for an authenticated caller; anonymous callers are refused before method dispatch (401)."""
+    """405 for an authenticated caller; anonymous callers are refused before method dispatch (401)."""
     from tests import scenario
 
     token = scenario.make_actors("methods").token("student")
@@ -80,7 +80,7 @@ def _body_operations() -> list[tuple[str, str]]:
 @pytest.mark.django_db
 @pytest.mark.parametrize(("method", "path"), _body_operations(), ids=lambda v: str(v))
 def test_every_write_endpoint_refuses_a_3_mb_body(method: str, path: str, mux_emulator: Any) -> None:
-    """T30 on every operation with a body, as the admin on a real object: 413 envelope in < 1 s."""
+    """On every operation with a body, as the admin on a real object: 413 envelope in < 1 s."""
     import time
 
     api, paths = scenario.inprocess_api(), scenario.Paths()

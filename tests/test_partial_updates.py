@@ -1,5 +1,5 @@
 """PATCH changes exactly the fields that were sent — in JSON and in the form encoding the browsable
-API submits (security.md T24, ASVS 15.3.3).
+API submits (ASVS 15.3.3).
 
 DRF reads an absent checkbox in an HTML form as False unless the serializer is partial, so a form
 PATCH that only renames something can silently switch a boolean off. Every PATCH operation of the

@@ -1,8 +1,8 @@
-"""The OpenAPI schema states the conventions of api.md for every operation (T19, T25, T32, T46).
+"""The OpenAPI schema states the conventions of docs/api.md for every operation.
 
 Schemathesis only reports an undocumented status when it happens to provoke it. These rules are
 checked on every operation instead, so an endpoint added later cannot skip them:
-- any API operation can answer 503 (a backing store is down: architecture.md, "Degradation");
+- any API operation can answer 503 (a backing store is down: docs/architecture.md, "Degradation");
 - a paginated list can answer 404 (a page past the end) and takes `page` and `page_size`;
 - an operation that requires credentials can answer 401; one with a body can answer 400 and 413;
 - every error response is the error envelope;

@@ -1,4 +1,4 @@
-"""Schema fuzzing (security.md T50, T25) with schemathesis against the live gunicorn.
+"""Schema fuzzing with schemathesis against the live gunicorn.
 
 Every operation of the served OpenAPI schema is exercised with positive and negative data
 (schemathesis' examples, coverage and fuzzing phases), each example as one of the seven actors with
@@ -52,7 +52,7 @@ def _course_archived(course_id: str) -> bool:
 
 def use_after_free(ctx: Any, response: Any, case: Any) -> bool | None:
     """schemathesis' use_after_free, except for the one documented soft delete: DELETE on a course
-    archives it (api.md; "courses are archived, not removed, so enrollments never dangle"), and its
+    archives it ("courses are archived, not removed, so enrollments never dangle"), and its
     owner and admins keep seeing it and its lessons/progress/analytics. The exception only applies
     when the stored course really is archived; anything else reachable after a DELETE still fails."""
     try:

@@ -1,4 +1,4 @@
-"""Static and configuration checks (security.md T42, T46, T62, T63).
+"""Static and configuration checks.
 
 - bandit 1.9.4 at medium severity and above is clean on the application packages (tests excluded),
   and every `# nosec` names the test it silences and says why;
@@ -156,7 +156,7 @@ def test_jwt_key_must_differ_from_secret_key() -> None:
 
 
 def test_schema_and_docs_are_admin_only_in_production() -> None:
-    """T46: an anonymous caller gets 401 from /api/schema/ and /api/docs/ in production."""
+    """an anonymous caller gets 401 from /api/schema/ and /api/docs/ in production."""
     script = (
         "from django.test import Client; c = Client(HTTP_HOST='api.example.com', secure=True); "
         "print(c.get('/api/schema/').status_code, c.get('/api/docs/').status_code)"

@@ -1,4 +1,4 @@
-"""Mux webhook signatures (mux.md §2.1).
+"""Mux webhook signatures.
 
 `Mux-Signature: t=<unix seconds>,v1=<hex hmac>[,v1=<hex hmac>...]`; the signed payload is
 `f"{t}."` + the raw request body, HMAC-SHA256 with the endpoint's signing secret. Several `v1` values

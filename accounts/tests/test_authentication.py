@@ -1,4 +1,4 @@
-"""Access-token verification: tampering, keys, expiry, type, audience, transport (T06-T10, T19), and the
+"""Access-token verification: tampering, keys, expiry, type, audience, transport, and the
 no-PostgreSQL hot path."""
 
 import base64
@@ -45,7 +45,7 @@ def test_valid_access_token_authenticates(student):
 
 @pytest.mark.parametrize("attack", ["alg_none", "wrong_key", "edited_payload", "truncated_signature"])
 def test_jwt_tampering_rejected(student, attack):
-    """T06: every forgery → 401 token_not_valid, nothing written."""
+    """every forgery → 401 token_not_valid, nothing written."""
     access, _refresh = issue_token_pair(student)
     header, payload, signature = access.split(".")
     body = claims(access) | {"role": "admin", "user_id": student.pk}
@@ -71,7 +71,7 @@ def test_jwt_tampering_rejected(student, attack):
     [{"jku": "https://evil.example/jwks"}, {"jwk": {"kty": "oct", "k": "a2V5"}}, {"kid": "../../evil"}],
 )
 def test_jwt_header_keys_ignored(student, header):
-    """T07: jku/jwk/kid cannot point verification at an attacker's key."""
+    """jku/jwk/kid cannot point verification at an attacker's key."""
     access, _refresh = issue_token_pair(student)
     forged = _forge(claims(access), key="attacker-key-attacker-key-attacker-key", headers=header)
 
@@ -81,7 +81,7 @@ def test_jwt_header_keys_ignored(student, header):
 
 
 def test_expired_tokens_rejected(student, refresh):
-    """T08: past exp + LEEWAY (5 s) both tokens are dead."""
+    """past exp + LEEWAY (5 s) both tokens are dead."""
     with freeze_time() as frozen:
         access, refresh_token = issue_token_pair(student)
         frozen.tick(timedelta(minutes=5, seconds=4))
@@ -93,7 +93,7 @@ def test_expired_tokens_rejected(student, refresh):
 
 
 def test_token_type_confusion(student, api_client):
-    """T09: a refresh token is not a Bearer credential; an access token cannot be rotated."""
+    """a refresh token is not a Bearer credential; an access token cannot be rotated."""
     access, refresh_token = issue_token_pair(student)
 
     assert_error(bearer(refresh_token).get(ME), 401, "token_not_valid")
@@ -106,7 +106,7 @@ def test_token_type_confusion(student, api_client):
     [{"aud": "another-api"}, {"iss": "someone-else"}, {"aud": None}, {"iss": None}],
 )
 def test_audience_and_issuer_enforced(student, change):
-    """T10: same key, other audience/issuer (or none) → 401."""
+    """same key, other audience/issuer (or none) → 401."""
     access, _refresh = issue_token_pair(student)
     body = claims(access)
     for key, value in change.items():
@@ -127,7 +127,7 @@ def test_stock_simplejwt_tokens_without_our_claims_are_refused(student):
 
 @pytest.mark.parametrize("param", ["token", "access", "jwt", "access_token"])
 def test_tokens_never_accepted_in_url(student, api_client, param):
-    """T19: only the Authorization header carries tokens."""
+    """only the Authorization header carries tokens."""
     access, _refresh = issue_token_pair(student)
 
     response = api_client.get(ME, {param: access})
@@ -136,7 +136,7 @@ def test_tokens_never_accepted_in_url(student, api_client, param):
 
 
 def test_schema_has_no_token_query_parameters(api_client):
-    """T19: no operation in the OpenAPI schema takes a token in its query string."""
+    """no operation in the OpenAPI schema takes a token in its query string."""
     schema = api_client.get("/api/schema/", {"format": "json"}).json()
     names = {
         parameter["name"].lower()

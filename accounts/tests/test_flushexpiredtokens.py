@@ -1,4 +1,4 @@
-"""T61: `flushexpiredtokens` bounds the token tables and keeps what reuse detection needs."""
+"""`flushexpiredtokens` bounds the token tables and keeps what reuse detection needs."""
 
 from datetime import timedelta
 

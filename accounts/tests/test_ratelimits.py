@@ -1,4 +1,4 @@
-"""Rate limits on real Redis (T28, T29): login per email and per IP, register, refresh; fail closed."""
+"""Rate limits on real Redis: login per email and per IP, register, refresh; fail closed."""
 
 import logging
 import uuid
@@ -21,7 +21,7 @@ def assert_429(response, window=60):
 
 
 def test_login_bruteforce_limited_per_email(api_client, student):
-    """T29: 5/min per email; the right password inside the block is still 429; never 500."""
+    """5/min per email; the right password inside the block is still 429; never 500."""
     statuses = [login(api_client, student.email, f"wrong-guess-{i:04}").status_code for i in range(20)]
 
     assert statuses == [401] * 5 + [429] * 15
@@ -34,7 +34,7 @@ def test_login_bruteforce_limited_per_email(api_client, student):
 
 
 def test_login_bruteforce_limited_per_ip(api_client, student):
-    """T29: 20/min per IP across many usernames."""
+    """20/min per IP across many usernames."""
     statuses = [
         login(api_client, f"user{i}@example.com", "wrong-guess-0000", REMOTE_ADDR="10.1.1.1").status_code
         for i in range(20)
@@ -46,7 +46,7 @@ def test_login_bruteforce_limited_per_ip(api_client, student):
 
 
 def test_forwarded_headers_not_trusted(api_client, caplog):
-    """T28: spoofed X-Forwarded-For / X-Real-IP / X-User-ID neither change the bucket nor the logged IP."""
+    """spoofed X-Forwarded-For / X-Real-IP / X-User-ID neither change the bucket nor the logged IP."""
     with caplog.at_level(logging.INFO, logger="learnstream.security"):
         statuses = [
             login(

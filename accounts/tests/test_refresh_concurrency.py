@@ -1,4 +1,4 @@
-"""T17: 20 real threads refresh the same token at once against PostgreSQL (committed transactions,
+"""20 real threads refresh the same token at once against PostgreSQL (committed transactions,
 one connection per thread). Exactly one rotation wins; nobody gets a 5xx."""
 
 import threading

@@ -1,4 +1,4 @@
-"""POST /auth/token: credentials, hashing, no enumeration, fresh token pairs (T05, T11)."""
+"""POST /auth/token: credentials, hashing, no enumeration, fresh token pairs."""
 
 import pytest
 from django.conf import settings
@@ -39,7 +39,7 @@ def test_login_returns_a_token_pair_with_our_claims(api_client, instructor):
 
 
 def test_each_login_is_a_fresh_family(api_client, student):
-    """T11: two logins → distinct jtis, two outstanding refresh tokens, two families."""
+    """two logins → distinct jtis, two outstanding refresh tokens, two families."""
     first = post_login(api_client, student.email, student.raw_password).json()
     second = post_login(api_client, student.email, student.raw_password).json()
 
@@ -82,7 +82,7 @@ def test_unknown_email_still_runs_the_password_hasher(api_client, make_user, set
 
 
 def test_password_hash_is_argon2id(api_client, make_user):
-    """T05: Argon2 first; a legacy PBKDF2 hash is upgraded on the next successful login."""
+    """Argon2 first; a legacy PBKDF2 hash is upgraded on the next successful login."""
     assert settings.PASSWORD_HASHERS[-2:] == [
         "django.contrib.auth.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -1,4 +1,4 @@
-"""Logout (one session), logout-all, and immediate revocation via the auth epoch (T12, T14, T27)."""
+"""Logout (one session), logout-all, and immediate revocation via the auth epoch."""
 
 import pytest
 from django.core.cache import caches
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_logout_blacklists_refresh_and_kills_access(student, refresh):
-    """T12: refresh → 401 and the access token is refused at once (not merely at exp)."""
+    """refresh → 401 and the access token is refused at once (not merely at exp)."""
     access, rt = issue_token_pair(student)
     other_access, other_rt = issue_token_pair(student)  # a second device stays logged in
 
@@ -74,7 +74,7 @@ def test_logout_twice_is_harmless(student):
 
 
 def test_logout_all_devices(student, refresh):
-    """T14: three sessions, each rotated twice; logout-all → every refresh and access token dead."""
+    """three sessions, each rotated twice; logout-all → every refresh and access token dead."""
     sessions = []
     for _ in range(3):
         _access, rt = issue_token_pair(student)
@@ -122,7 +122,7 @@ def test_stale_cached_epoch_is_repaired_from_postgresql(student):
 
 
 def test_role_change_takes_effect_immediately(instructor, admin_user, client_for, refresh):
-    """T27: a demoted instructor's still-valid access token is refused; a refresh yields the new role."""
+    """a demoted instructor's still-valid access token is refused; a refresh yields the new role."""
     access, rt = issue_token_pair(instructor)
     assert bearer(access).get(ME).json()["role"] == "instructor"
 

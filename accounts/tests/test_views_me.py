@@ -1,4 +1,4 @@
-"""GET/PATCH /auth/me and POST /auth/me/password (T04, T24)."""
+"""GET/PATCH /auth/me and POST /auth/me/password."""
 
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -29,7 +29,7 @@ def test_me_requires_authentication(api_client):
 
 
 def test_patch_me_changes_the_name_only(student, client_for):
-    """T24: role/is_staff/is_superuser/email/is_active in the body are ignored."""
+    """role/is_staff/is_superuser/email/is_active in the body are ignored."""
     response = client_for(student).patch(
         ME,
         {
@@ -72,7 +72,7 @@ def test_put_and_delete_on_me_are_405(student, client_for):
 
 
 def test_password_change_requires_current_and_revokes_sessions(student, api_client, refresh):
-    """T04: missing / wrong current password → 400 and nothing changes; the right one → 204 and the
+    """missing / wrong current password → 400 and nothing changes; the right one → 204 and the
     refresh tokens of 3 earlier logins (and this session) are dead."""
     earlier = [issue_token_pair(student) for _ in range(3)]
     access, _rt = issue_token_pair(student)

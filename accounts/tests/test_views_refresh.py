@@ -1,5 +1,4 @@
-"""POST /auth/token/refresh: rotation, reuse detection, grace window, absolute cap, dead users
-(T13, T15, T16, T18)."""
+"""POST /auth/token/refresh: rotation, reuse detection, grace window, absolute cap, dead users."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -43,7 +42,7 @@ def test_rotation_kills_the_old_token_and_keeps_the_family(student, refresh):
 
 
 def test_refresh_reuse_revokes_family(student, refresh, caplog):
-    """T15: RT1→RT2→RT3, replaying RT1 → 401, RT3 dies too, the family's access tokens die, and the
+    """RT1→RT2→RT3, replaying RT1 → 401, RT3 dies too, the family's access tokens die, and the
     event is logged with user and family ids."""
     _access, rt1 = issue_token_pair(student)
     rt2 = refresh(rt1).json()["refresh"]
@@ -89,7 +88,7 @@ def test_revoked_token_is_refused_without_a_reuse_alarm(student, refresh, caplog
 
 
 def test_grace_window_only_for_immediate_parent(student, refresh, settings):
-    """T16: with a grace window, the immediate parent replayed in time gets the *same* child back;
+    """with a grace window, the immediate parent replayed in time gets the *same* child back;
     the grandparent (or the parent after the window) triggers reuse detection."""
     settings.JWT_REFRESH_GRACE_SECONDS = 10
     with freeze_time() as frozen:
@@ -122,7 +121,7 @@ def test_grace_window_expires(student, refresh, settings):
 
 
 def test_refresh_absolute_lifetime(student, refresh):
-    """T18: rotating daily keeps a session alive for 30 days from the original login, never longer."""
+    """rotating daily keeps a session alive for 30 days from the original login, never longer."""
     start = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
     cap = int((start + timedelta(days=30)).timestamp())
     with freeze_time(start) as frozen:
@@ -143,7 +142,7 @@ def test_refresh_absolute_lifetime(student, refresh):
 
 
 def test_disabled_or_deleted_user_tokens_dead(make_user, refresh, admin_user, client_for):
-    """T13: deactivated, then deleted: every old token → 401, never 500."""
+    """deactivated, then deleted: every old token → 401, never 500."""
     user = make_user()
     access, rt = issue_token_pair(user)
     admin = client_for(admin_user)
@@ -160,7 +159,7 @@ def test_disabled_or_deleted_user_tokens_dead(make_user, refresh, admin_user, cl
 
 
 def test_deleted_user_with_live_tokens_gets_401(make_user, refresh):
-    """T13 / simplejwt #812: deletion without prior revocation (e.g. from the shell) is still 401."""
+    """simplejwt #812: deletion without prior revocation (e.g. from the shell) is still 401."""
     user = make_user()
     access, rt = issue_token_pair(user)
     user.delete()

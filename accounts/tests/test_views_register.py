@@ -1,4 +1,4 @@
-"""POST /auth/register and the password policy (T01-T03)."""
+"""POST /auth/register and the password policy."""
 
 import pytest
 
@@ -62,7 +62,7 @@ def test_register_validates_shape(api_client):
     [(7, 400), (9, 400), (10, 201), (12, 201), (64, 201), (1000, 201), (1024, 201), (1025, 400)],
 )
 def test_password_length_bounds(api_client, length, status):
-    """T01: min 10 (validator), ≥ 64 accepted (ASVS 6.2.9), max 1024 (bounded hashing cost)."""
+    """min 10 (validator), ≥ 64 accepted (ASVS 6.2.9), max 1024 (bounded hashing cost)."""
     password = ("kq7x-Vmz3!" * 103)[:length]
 
     response = register(api_client, password=password)
@@ -76,7 +76,7 @@ def test_password_length_bounds(api_client, length, status):
 
 
 def test_password_is_verified_exactly_as_received(api_client):
-    """T01: leading/trailing spaces are part of the password (ASVS 6.2.8)."""
+    """leading/trailing spaces are part of the password (ASVS 6.2.8)."""
     password = "  spaced out passphrase  "
     assert register(api_client, password=password).status_code == 201
 
@@ -99,7 +99,7 @@ def test_password_is_verified_exactly_as_received(api_client):
     ],
 )
 def test_weak_password_names_the_validator(api_client, password, message):
-    """T02: Django's validators (common list, numeric, similarity); 400 and no user row."""
+    """Django's validators (common list, numeric, similarity); 400 and no user row."""
     response = register(api_client, email="new.person@example.com", password=password)
 
     error = assert_error(response, 400, "validation_error")
@@ -108,7 +108,7 @@ def test_weak_password_names_the_validator(api_client, password, message):
 
 
 def test_no_composition_rules(api_client):
-    """T03: lowercase words with spaces are fine."""
+    """lowercase words with spaces are fine."""
     assert register(api_client, password="correct horse battery staple").status_code == 201
 
 

@@ -1,4 +1,4 @@
-"""Store outages with real servers killed by PID mid-test (T56, T57).
+"""Store outages with real servers killed by PID mid-test.
 
 MongoDB down: cached catalog pages are still served (stale copies marked `X-Catalog-Stale: 1`), writes
 answer 503 with the envelope and Retry-After within the configured timeout, and everything acknowledged

@@ -1,4 +1,4 @@
-"""T49: MongoDB operator injection through query strings and bodies is refused (400), fast, and the
+"""MongoDB operator injection through query strings and bodies is refused (400), fast, and the
 safe queries' results equal the baseline."""
 
 import time

@@ -1,4 +1,4 @@
-"""Role x endpoint: every cell of the catalog's permission table (T23: another instructor's course;
+"""Role x endpoint: every cell of the catalog's permission table (another instructor's course;
 BOLA on another student's progress is covered in test_views_progress). Each cell runs on fresh data:
 a published course P (2 lessons) and a draft D (1 lesson), both owned by `instructor`."""
 

@@ -1,4 +1,4 @@
-"""Enrollments: enroll/unenroll, listings with progress, students list, BOLA and concurrency (T20, T51)."""
+"""Enrollments: enroll/unenroll, listings with progress, students list, BOLA and concurrency."""
 
 import threading
 
@@ -122,7 +122,7 @@ def test_my_enrollments_list_title_and_percent_batched(
 def test_enrollment_list_bola_and_admin_filters(
     client_for, student, other_student, admin_user, instructor, make_course, enroll
 ):
-    """T20: a student only ever sees their own rows; ?user= is ignored for non-admins; no detail route."""
+    """a student only ever sees their own rows; ?user= is ignored for non-admins; no detail route."""
     a = make_course(instructor, lessons=1, publish=True)
     b = make_course(instructor, lessons=1, publish=True)
     enroll(student, a)
@@ -178,7 +178,7 @@ def test_students_list_for_owner_and_admin_only(
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_enrollments_make_exactly_one_row(client_for, student, instructor, make_course):
-    """T51: 50 threads, 50 PostgreSQL connections, the same (user, course): one row, one 201, no 5xx."""
+    """50 threads, 50 PostgreSQL connections, the same (user, course): one row, one 201, no 5xx."""
     course = make_course(instructor, lessons=1, publish=True)
     clients = [client_for(student) for _ in range(50)]
     barrier = threading.Barrier(50)

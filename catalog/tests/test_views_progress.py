@@ -1,5 +1,5 @@
-"""Progress: heartbeat semantics, completion, access rules, BOLA (T21), mass assignment (T24),
-idempotency/monotonicity (T53: hypothesis + 20 threads) and the heartbeat's query budget."""
+"""Progress: heartbeat semantics, completion, access rules, BOLA, mass assignment,
+idempotency/monotonicity (hypothesis + 20 threads) and the heartbeat's query budget."""
 
 import random
 import threading
@@ -155,7 +155,7 @@ def test_owner_and_admin_record_preview_progress(client_for, instructor, admin_u
 
 
 def test_user_id_comes_from_token_never_body_bola(client_for, learner, other_student, course, enroll):
-    """T21 + T24: a body naming another user, or trying to set results, changes only the caller's doc."""
+    """a body naming another user, or trying to set results, changes only the caller's doc."""
     enroll(other_student, course)
     lesson_id = course["lesson_ids"][0]
     _put(client_for(other_student), lesson_id, {"position": 20})
@@ -234,7 +234,7 @@ def test_heartbeat_budget_zero_pg_queries_one_mongo_command(
     assert commands == [("findAndModify", "progress")]
 
 
-# --- T53: idempotent and monotonic ------------------------------------------------------------------
+# --- idempotent and monotonic ------------------------------------------------------------------
 events = st.lists(
     st.one_of(
         st.tuples(st.just("beat"), st.floats(min_value=0, max_value=150, allow_nan=False)),

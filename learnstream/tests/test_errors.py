@@ -1,5 +1,5 @@
-"""The error envelope for every error class, generic 500s (T47), unsupported methods (T48) and
-oversized bodies (T30). Real requests through the full middleware stack."""
+"""The error envelope for every error class, generic 500s, unsupported methods and
+oversized bodies. Real requests through the full middleware stack."""
 
 import json
 import time
@@ -110,7 +110,7 @@ def test_unknown_api_path_is_an_enveloped_404(api_client):
 
 @pytest.mark.urls("learnstream.tests.test_errors")
 def test_errors_are_generic():
-    """T47: an unexpected exception → 500 envelope, no traceback, SQL, paths or settings; DEBUG off."""
+    """an unexpected exception → 500 envelope, no traceback, SQL, paths or settings; DEBUG off."""
     from django.conf import settings
 
     assert settings.DEBUG is False
@@ -151,7 +151,7 @@ def test_malformed_json_is_a_generic_400(api_client):
 @pytest.mark.django_db
 @pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT", "PUT", "DELETE"])
 def test_unsupported_methods(student, client_for, method):
-    """T48: TRACE and friends → 405 envelope on API routes."""
+    """TRACE and friends → 405 envelope on API routes."""
     response = client_for(student).generic(method, "/api/v1/auth/me")
 
     assert envelope_of(response, 405)["code"] == "method_not_allowed"
@@ -166,7 +166,7 @@ def test_unsupported_methods_on_anonymous_endpoints(api_client):
 
 @pytest.mark.django_db
 def test_oversized_json_rejected(student, admin_user, client_for):
-    """T30: a 3 MB JSON body to every write endpoint that reads a body → 413 envelope, fast, no write."""
+    """a 3 MB JSON body to every write endpoint that reads a body → 413 envelope, fast, no write."""
     big = json.dumps(
         {"email": "a@example.com", "password": "x", "name": "n", "blob": "x" * (3 * 1024 * 1024)}
     )

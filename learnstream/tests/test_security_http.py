@@ -1,4 +1,4 @@
-"""CORS allowlist without credentials (T44) and no ambient-credential CSRF path (T45)."""
+"""CORS allowlist without credentials and no ambient-credential CSRF path."""
 
 import pytest
 from django.test import Client
@@ -55,7 +55,7 @@ def test_cors_allows_the_configured_origin_without_credentials(cors):
 
 @pytest.mark.django_db
 def test_session_cookie_without_csrf_token_is_refused(student):
-    """T45: the browsable API's session auth enforces CSRF on unsafe methods: 403, nothing changes."""
+    """the browsable API's session auth enforces CSRF on unsafe methods: 403, nothing changes."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(student)
 
@@ -89,7 +89,7 @@ def test_session_with_csrf_token_works(student):
 
 @pytest.mark.django_db
 def test_simple_request_content_types_are_rejected(api_client):
-    """T45: text/plain (a CORS 'simple request' body) is 415, so JSON endpoints cannot be driven by a form."""
+    """text/plain (a CORS 'simple request' body) is 415, so JSON endpoints cannot be driven by a form."""
     response = api_client.post(
         TOKEN, '{"email": "a@example.com", "password": "x"}', content_type="text/plain"
     )

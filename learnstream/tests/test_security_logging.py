@@ -1,4 +1,4 @@
-"""Security events (T54) and secret-free logs (T55), captured from real requests."""
+"""Security events and secret-free logs, captured from real requests."""
 
 import json
 import logging
@@ -20,7 +20,7 @@ def events(caplog, name):
 
 @pytest.mark.django_db
 def test_security_events_logged(api_client, make_user, client_for, caplog):
-    """T54: one structured record per event, with request id, ip, user id; CR/LF escaped."""
+    """one structured record per event, with request id, ip, user id; CR/LF escaped."""
     user = make_user(password=PASSWORD)
     caplog.set_level(logging.INFO)
 
@@ -85,7 +85,7 @@ def test_bad_token_is_logged_without_the_token(api_client, caplog):
 
 @pytest.mark.django_db
 def test_logs_contain_no_secrets(api_client, make_user, admin_user, client_for, caplog):
-    """T55: a full session lifecycle at DEBUG level leaves no password, token or key in any record."""
+    """a full session lifecycle at DEBUG level leaves no password, token or key in any record."""
     caplog.set_level(logging.DEBUG)
     register = api_client.post(
         "/api/v1/auth/register",

@@ -1,4 +1,4 @@
-"""Production settings, checked in child processes with DJANGO_ENV=production (T42, T43, T46, T62).
+"""Production settings, checked in child processes with DJANGO_ENV=production.
 
 The child processes get a clean environment (no .env leakage from the test run) with strong random
 secrets, pointing at the same PostgreSQL/Redis/MongoDB the tests use.
@@ -52,7 +52,7 @@ def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
 
 
 def test_check_deploy_clean():
-    """T42: `check --deploy --fail-level WARNING` passes with production settings (silenced ids justified
+    """`check --deploy --fail-level WARNING` passes with production settings (silenced ids justified
     in settings.py: W008 the proxy redirects, W021 HSTS preload is the operator's call)."""
     result = run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env()
@@ -83,7 +83,7 @@ SECRET_CASES = {
 
 @pytest.mark.parametrize("case", list(SECRET_CASES))
 def test_production_refuses_to_start_with_missing_or_weak_secrets(case):
-    """T62: importing the settings fails with ImproperlyConfigured naming the variable."""
+    """importing the settings fails with ImproperlyConfigured naming the variable."""
     overrides, variable = SECRET_CASES[case]
 
     result = run([sys.executable, "-c", "import learnstream.settings"], production_env(**overrides))
@@ -163,7 +163,7 @@ def test_production_settings_values(production_probe):
 
 @pytest.mark.parametrize("name", ["healthz", "me_anonymous", "unknown_api"])
 def test_security_headers_everywhere(production_probe, name):
-    """T43: HSTS ≥ 1 year with subdomains, nosniff, referrer policy, frame deny, COOP — on 200/401/404."""
+    """HSTS ≥ 1 year with subdomains, nosniff, referrer policy, frame deny, COOP — on 200/401/404."""
     headers = production_probe[name]["headers"]
 
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
@@ -185,7 +185,7 @@ def test_probe_statuses(production_probe):
 
 
 def test_schema_and_docs_not_public(production_probe):
-    """T46: in production the schema and Swagger UI need an admin; anonymous 401, student 403."""
+    """in production the schema and Swagger UI need an admin; anonymous 401, student 403."""
     assert production_probe["schema_anonymous"]["status"] == 401
     assert production_probe["docs_anonymous"]["status"] == 401
     assert production_probe["schema_student"]["status"] == 403

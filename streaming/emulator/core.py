@@ -1,9 +1,9 @@
 """The emulator's state machine: direct uploads, assets, playback ids and signing keys.
 
 Framework-free (no Django, no HTTP): `server.py` maps requests onto these methods and renders
-`ApiError` as Mux's `{"error": {"type", "messages"}}` envelope. Shapes and enum values follow mux.md
-§1.3/§5.2 exactly, because the unmodified SDK rejects unknown enum values and drops unknown statuses.
-REST responses carry asset `created_at` as a string, webhook payloads as a number (mux.md §2.3).
+`ApiError` as Mux's `{"error": {"type", "messages"}}` envelope. Shapes and enum values follow Mux's API
+reference exactly (docs/emulator.md), because the unmodified SDK rejects unknown enum values and drops
+unknown statuses. REST responses carry asset `created_at` as a string, webhook payloads as a number.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ class Emulator:
         return base / f"{upload_id}.bin"
 
     def upload_received(self, upload_id: str, *, path: Path, size: int) -> dict[str, Any]:
-        """The last byte arrived: create the asset in `preparing` and announce it (mux.md §5.2)."""
+        """The last byte arrived: create the asset in `preparing` and announce it."""
         with self.lock:
             upload = self.uploads[upload_id]
             if upload["status"] != "waiting":

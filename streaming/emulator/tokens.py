@@ -1,4 +1,4 @@
-"""Signing keys the emulator issues, and the signed-playback gate (mux.md §3).
+"""Signing keys the emulator issues, and the signed-playback gate.
 
 Keys are RSA-2048, returned like Mux does: `private_key` = base64 of a PKCS#1 PEM. A playback token is
 accepted when it is RS256, signed by one of our keys (`kid` in the JWT header or in the claims, as the
@@ -29,7 +29,7 @@ def generate_key_pair() -> KeyPair:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1, like Mux (mux.md §3.1)
+        serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1, like Mux
         serialization.NoEncryption(),
     )
     return KeyPair(

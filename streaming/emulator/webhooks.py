@@ -1,4 +1,4 @@
-"""Signed webhook events and their delivery (mux.md §2.1-§2.3, §5.3).
+"""Signed webhook events and their delivery.
 
 Every event gets a unique `id`, an ISO `created_at` that strictly increases, and the §2.3 envelope. The
 body bytes are fixed when the event is emitted; every attempt re-signs them with the current time:
@@ -38,7 +38,7 @@ ENVIRONMENT = {"id": "emulator", "name": "Mux emulator"}
 
 
 def sign(body: bytes, *, secret: str, timestamp: int) -> str:
-    """The v1 signature of mux.md §2.1 (lowercase hex HMAC-SHA256 over `f"{t}." + body`)."""
+    """The v1 signature of Mux's documented format (lowercase hex HMAC-SHA256 over `f"{t}." + body`)."""
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 

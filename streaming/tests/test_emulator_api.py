@@ -1,7 +1,7 @@
 """Emulator fidelity: the unmodified mux-python SDK, with its strict enum validation, over HTTP.
 
 These tests use mux_python directly (not streaming.mux) on purpose: they check that every envelope,
-status code and enum value the emulator produces is exactly what the SDK accepts (mux.md §1.5, §5.2).
+status code and enum value the emulator produces is exactly what the SDK accepts.
 """
 
 import base64

@@ -1,4 +1,4 @@
-"""The emulator's signed-playback gate and its upload URL (mux.md §3, §5.2)."""
+"""The emulator's signed-playback gate and its upload URL."""
 
 import base64
 import time

@@ -1,4 +1,4 @@
-"""Webhooks emitted by the emulator: signed per mux.md §2.1, §2.3 envelope, retries, test faults.
+"""Webhooks emitted by the emulator: signed per Mux's documented format envelope, retries, test faults.
 
 A tiny loopback receiver stands in for the app; signatures are checked with an independent
 implementation of the documented algorithm, itself pinned by Mux's official test vector.
@@ -24,7 +24,7 @@ MP4_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"\x02" * 4000
 def verify(
     header: str, body: bytes, secrets: list[str], *, tolerance: int = 300, now: float | None = None
 ) -> bool:
-    """mux.md §2.1: t=<ts>,v1=<hex hmac_sha256(secret, f"{t}." + raw body)>, any v1 may match."""
+    """Mux's documented format t=<ts>,v1=<hex hmac_sha256(secret, f"{t}." + raw body)>, any v1 may match."""
     parts = [p.split("=", 1) for p in header.split(",")]
     timestamps = [v for k, v in parts if k == "t"]
     signatures = [v for k, v in parts if k == "v1"]

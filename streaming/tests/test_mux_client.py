@@ -170,7 +170,7 @@ def test_get_errored_asset_keeps_mux_messages(mux_emulator):
 
 
 def test_unknown_enum_value_from_mux_is_tolerated(mux_emulator):
-    # A future Mux status the SDK's enum does not know must not blow up deserialisation (mux.md §1.5).
+    # A future Mux status the SDK's enum does not know must not blow up deserialisation.
     _, asset_id = _uploaded_asset(mux_emulator)
     mux_emulator.control(
         "POST", f"assets/{asset_id}/override", {"status": "processing", "resolution_tier": "4320p"}

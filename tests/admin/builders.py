@@ -42,7 +42,7 @@ def video_waiting_upload(lesson_id: str, *, upload_id: str) -> None:
 def asset_ready_payload(
     *, lesson_id: str, upload_id: str, asset_id: str, playback_id: str, event_id: str
 ) -> dict[str, Any]:
-    """A `video.asset.ready` webhook body shaped like Mux's (mux.md §2.3-2.4)."""
+    """A `video.asset.ready` webhook body shaped like Mux's."""
     now = int(time.time())
     return {
         "type": "video.asset.ready",

@@ -1,4 +1,4 @@
-"""Signature verification (mux.md §2.1), T35-T37 at the unit level."""
+"""Signature verification at the unit level."""
 
 import hmac
 
@@ -81,7 +81,7 @@ def test_tolerance_applies_to_past_and_future(offset, ok):
 
 
 def test_compare_is_constant_time(monkeypatch):
-    """T36: every candidate is compared with hmac.compare_digest (once per secret x v1 value)."""
+    """every candidate is compared with hmac.compare_digest (once per secret x v1 value)."""
     calls = []
     real = hmac.compare_digest
 
@@ -95,7 +95,7 @@ def test_compare_is_constant_time(monkeypatch):
 
 
 def test_no_plain_equality_on_signatures():
-    """T36's grep rule: the verification module never compares signatures with == / !=."""
+    """The constant-time rule: the verification module never compares signatures with == / !=."""
     import inspect
 
     source = inspect.getsource(verification)

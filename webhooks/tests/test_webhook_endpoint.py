@@ -1,4 +1,4 @@
-"""`POST /webhooks/mux` (T35-T39): signatures, tolerance, duplicates, ordering, staleness, secrets.
+"""`POST /webhooks/mux`: signatures, tolerance, duplicates, ordering, staleness, secrets.
 
 Events are real: produced by the Mux emulator from a real upload (capture mode), then posted with the
 exact bytes the emulator signed, re-signed as each test requires.
@@ -44,7 +44,7 @@ def _rejected(response):
     assert response.json()["error"]["code"] == "invalid_signature"
 
 
-# --- T35 / T37: signatures --------------------------------------------------------------------------------
+# --- signatures ---- --------------------------------------------------------------------------------
 
 
 def test_unsigned_forged_and_tampered_deliveries_are_rejected_and_not_stored(
@@ -164,7 +164,7 @@ def test_csrf_and_authentication_do_not_apply(mux_emulator, uploaded, client):
     assert mux_emulator.post_event(strict, uploaded["events"]["video.asset.created"]).status_code == 200
 
 
-# --- T38 / T39: duplicates, order, staleness, unknown types ------------------------------------------------
+# --- duplicates, order, staleness, unknown types ------------------------------------------------
 
 
 def test_duplicate_delivery_is_acknowledged_and_not_reprocessed(api_client, mux_emulator, uploaded, mongo_db):

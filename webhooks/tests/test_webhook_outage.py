@@ -1,4 +1,4 @@
-"""T40: PostgreSQL unavailable during delivery → 5xx (never 2xx), then redelivery → exactly once.
+"""PostgreSQL unavailable during delivery → 5xx (never 2xx), then redelivery → exactly once.
 
 How the outage is made (honest, and harmless to parallel test runs): the live server keeps running,
 but our *own* test database refuses new connections (`ALTER DATABASE … CONNECTION LIMIT 0`, which binds

@@ -184,7 +184,7 @@ def test_upload_cancelled_at_mux(live_server, mux_emulator, mongo_db, instructor
 def test_concurrent_duplicate_deliveries_store_and_apply_once(
     live_server, mux_emulator, mongo_db, instructor
 ):
-    """T38 with real concurrency: the same signed event posted by 8 threads at once."""
+    """With real concurrency: the same signed event posted by 8 threads at once."""
     import concurrent.futures
 
     _course, lesson = course_with_lesson(instructor)
@@ -216,7 +216,7 @@ def test_concurrent_duplicate_deliveries_store_and_apply_once(
 
 
 def test_webhook_acks_fast(live_server, mux_emulator):
-    """T41: 200 signed deliveries from 8 threads; every answer is 2xx and p99 < 2 s."""
+    """200 signed deliveries from 8 threads; every answer is 2xx and p99 < 2 s."""
     import concurrent.futures
     import json
 

@@ -1,4 +1,4 @@
-"""`GET lessons/{id}/playback` (T22): who may watch, 409 before ready, the token claims, and the hot
+"""`GET lessons/{id}/playback`: who may watch, 409 before ready, the token claims, and the hot
 path's cost (no PostgreSQL query, one MongoDB command). Also `DELETE lessons/{id}/video`."""
 
 import base64

@@ -1,4 +1,4 @@
-"""`POST lessons/{id}/upload` and the seed's `POST /admin/uploads`: permissions (T23), quota (T33),
+"""`POST lessons/{id}/upload` and `POST /admin/uploads`: permissions, quota,
 Mux failures (502, quickly), and the upload → waiting_upload state."""
 
 import time
@@ -101,7 +101,7 @@ def test_archived_course_refuses_uploads(client_for, mux_emulator, instructor):
 def test_upload_quota_per_user_per_hour(
     client_for, mux_emulator, mongo_db, instructor, other_instructor, settings
 ):
-    """T33: beyond the quota → 429 with Retry-After, and Mux is called exactly quota times."""
+    """beyond the quota → 429 with Retry-After, and Mux is called exactly quota times."""
     settings.MUX_UPLOADS_PER_HOUR = 3
     _course, lesson = course_with_lesson(instructor)
     client = client_for(instructor)
@@ -258,7 +258,7 @@ def test_admin_uploads_is_admin_only(
 
 
 def test_admin_uploads_wins_over_the_django_admin(client_for, admin_user):
-    """The Django admin keeps its own URL space around the seed's endpoint."""
+    """The Django admin keeps its own URL space around endpoint."""
     client = client_for(admin_user)
     assert client.get("/admin/uploads").status_code == 405  # ours: POST only
     from django.test import Client
