@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "learnstream.openapi.document_body_limit",
+        "learnstream.openapi.document_server_limits",
     ],
 }
 
