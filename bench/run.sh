@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command for the benchmarks (`make bench`): ~3-4 minutes, loopback only, writes docs/benchmarks.md.
-# Options are passed through, e.g. `bench/run.sh --seconds 10 --threads 8 --scale 1,10,100`.
+# `make bench`: the reference benchmark (~15-20 minutes, loopback only, installs wrk with apt-get if
+# missing) against the production gunicorn; writes docs/benchmarks.md. Not part of `make test`.
+# Options are passed through, e.g. `bench/run.sh --seconds 5 --reps 1 --only /healthz`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec .venv/bin/python bench/run.py "$@"

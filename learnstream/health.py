@@ -5,7 +5,8 @@ import logging
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_redis import get_redis_connection
@@ -15,10 +16,18 @@ from learnstream import mongo
 logger = logging.getLogger(__name__)
 
 
-@never_cache
+# Probes call this many times a second: a constant body, and the headers `never_cache` would set
+# (Expires = now) without parsing and re-joining Cache-Control on every call.
+_HEALTHZ_BODY = b'{"status": "ok"}'
+_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+def healthz(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(_HEALTHZ_BODY, content_type="application/json")
+    response["Cache-Control"] = _NEVER_CACHE
+    response["Expires"] = http_date()
+    return response
 
 
 def _check_postgres() -> None:

@@ -32,7 +32,9 @@ ERROR_DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Request too large",
+    414: "Request line (path and query string) over 8190 bytes",
     429: "Rate limited (see Retry-After)",
+    431: "Request headers too large (a field over 8190 bytes or more than 100 fields)",
     502: "Upstream service (Mux) failed",
     503: "A backing store is unavailable",
 }
@@ -53,6 +55,29 @@ def document_body_limit(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                     {
                         "content": {"application/json": {"schema": envelope}},
                         "description": ERROR_DESCRIPTIONS[413],
+                    },
+                )
+    return result
+
+
+def document_server_limits(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every operation can answer 414 and 431, with the envelope.
+
+    gunicorn refuses an over-long request line or oversized headers before Django runs
+    (`limit_request_*` in gunicorn.conf.py, whose worker answers them with the same envelope), so no
+    view can declare them.
+    """
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status in (414, 431):
+                operation["responses"].setdefault(
+                    str(status),
+                    {
+                        "content": {"application/json": {"schema": envelope}},
+                        "description": ERROR_DESCRIPTIONS[status],
                     },
                 )
     return result

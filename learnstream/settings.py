@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "learnstream.openapi.document_body_limit",
+        "learnstream.openapi.document_server_limits",
     ],
 }
 
@@ -302,6 +303,7 @@ TASKS = {
 CATALOG_CACHE_TTL_SECONDS = env.int("CATALOG_CACHE_TTL_SECONDS", default=60)
 CATALOG_CACHE_STALE_SECONDS = env.int("CATALOG_CACHE_STALE_SECONDS", default=15 * 60)
 ENROLLMENT_CACHE_SECONDS = env.int("ENROLLMENT_CACHE_SECONDS", default=5 * 60)
+# Course analytics need no read-your-writes: a copy at most this old is served (0 disables the cache).
 CATALOG_ANALYTICS_CACHE_SECONDS = env.int("CATALOG_ANALYTICS_CACHE_SECONDS", default=60)
 
 # --- Mux --------------------------------------------------------------------------------------------
@@ -321,7 +323,10 @@ MUX_SIGNING_PRIVATE_KEY = _required_in_production("MUX_SIGNING_PRIVATE_KEY", "")
 MUX_CORS_ORIGIN = env.str("MUX_CORS_ORIGIN", default="*" if not IS_PRODUCTION else "")
 MUX_REQUEST_TIMEOUT_SECONDS = env.float("MUX_REQUEST_TIMEOUT_SECONDS", default=5.0)
 MUX_PLAYBACK_TOKEN_TTL_SECONDS = env.int("MUX_PLAYBACK_TOKEN_TTL_SECONDS", default=3600)
-MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=20)
+# Direct uploads one user may start per hour. A real course is 50-200 lessons, uploaded in one sitting
+# (often a multi-file pick), so the quota must fit a whole course; it still bounds what a stolen
+# instructor token can do, and an unused upload URL expires at Mux without cost.
+MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=200)
 
 # --- HTTP hardening ---------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # video goes browser → Mux directly, never through us
