@@ -24,7 +24,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         request_token = request_id_var.set(request_id)
         user_token = user_id_var.set("-")
         ip_token = client_ip_var.set(client_ip(request))  # for security events (rate-limit key's peer)
