@@ -103,6 +103,19 @@ def webhook_block() -> Block:
     )
 
 
+def webhook_exhausted() -> Any:
+    """Events no automatic retry will re-drive (webhooks.selectors.ExhaustedEvents), shown as a banner
+    above the dashboard when there are any."""
+    # Imported here like webhook_block's: learnstream (plumbing) imports no app at module level.
+    from webhooks.selectors import webhook_events_exhausted_summary
+
+    try:
+        exhausted = webhook_events_exhausted_summary()
+    except STORE_OUTAGES:
+        return None  # the inbox block already says PostgreSQL is not answering
+    return exhausted if exhausted.count else None
+
+
 def catalog_links() -> list[Figure]:
     """The custom MongoDB catalog pages (catalog/admin_urls.py); empty until their URLs are wired."""
     links = [
@@ -116,5 +129,6 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "overview_blocks": overview_blocks(),
         "webhook_block": webhook_block(),
+        "webhook_exhausted": webhook_exhausted(),
         "catalog_links": catalog_links(),
     }
