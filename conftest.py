@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +10,46 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from learnstream import mongo
+from tests import skips
 
 pytest_plugins = ["streaming.testing", "tests.fixtures"]
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "tests" / "browser"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under `make test` (LEARNSTREAM_REQUIRE_LIVE=1) a skip is a failure: a live, fault or browser
+    test that skips because its service did not start must not look green. See tests/skips.py."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not (skips.require_live() and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    if reason.startswith(skips.NOT_APPLICABLE):
+        return
+    if skips.skip_browser() and item.path.is_relative_to(BROWSER_TESTS):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped, but {skips.REQUIRE_LIVE_VAR}=1 (make test) makes every skip a failure: {reason}\n"
+        f"Start the missing service (scripts/services.sh, scripts/browser.sh); on a machine without "
+        f"Chromium set {skips.SKIP_BROWSER_VAR}=1 to leave out tests/browser/."
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if skips.skip_browser():
+        terminalreporter.write_line(
+            f"{skips.SKIP_BROWSER_VAR}=1: the browser tests (tests/browser/) were not run.", yellow=True
+        )
 
 
 @pytest.fixture(autouse=True)

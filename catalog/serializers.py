@@ -12,6 +12,7 @@ from rest_framework.utils import html
 
 from catalog.repositories.base import is_object_id
 from catalog.types import COURSE_LEVELS, COURSE_STATUSES, VIDEO_STATUSES
+from learnstream.limits import INT64_MAX
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -162,7 +163,9 @@ class CourseListQuerySerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=MAX_TAG_LENGTH, help_text="Exact tag."
     )
     level = serializers.ChoiceField(required=False, choices=COURSE_LEVELS)
-    instructor = serializers.IntegerField(required=False, min_value=1, help_text="Owner's user id.")
+    instructor = serializers.IntegerField(
+        required=False, min_value=1, max_value=INT64_MAX, help_text="Owner's user id."
+    )
     status = serializers.ChoiceField(
         required=False,
         choices=COURSE_STATUSES,
@@ -190,6 +193,7 @@ class LessonWriteSerializer(serializers.Serializer):
     position = serializers.IntegerField(
         required=False,
         min_value=1,
+        max_value=INT64_MAX,
         allow_null=True,
         default=None,
         help_text="1-based position; omitted or beyond the end → appended.",
@@ -269,7 +273,9 @@ class EnrollmentSerializer(serializers.Serializer):
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
-    user = serializers.IntegerField(required=False, min_value=1, help_text="Admins only: this user's rows.")
+    user = serializers.IntegerField(
+        required=False, min_value=1, max_value=INT64_MAX, help_text="Admins only: this user's rows."
+    )
     course = serializers.CharField(required=False, help_text="Only this course's rows.")
 
     def validate_course(self, value: str) -> str:

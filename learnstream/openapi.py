@@ -40,16 +40,21 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
 def document_body_limit(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Postprocessing hook: every operation that takes a body can answer 413 (DATA_UPLOAD_MAX_MEMORY_SIZE).
+    """Postprocessing hook: every operation of an unsafe method can answer 413 (learnstream/body_limit.py
+    refuses any body over DATA_UPLOAD_MAX_MEMORY_SIZE, even where the operation documents none; safe
+    methods never read a body).
 
     One place instead of a `413` in each view's `error_responses(...)`, so a new write endpoint cannot
     forget it.
     """
     envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
     for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and (method in UNSAFE_METHODS or "requestBody" in operation):
                 operation.setdefault("responses", {}).setdefault(
                     "413",
                     {

@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "learnstream.middleware.RequestLogMiddleware",
+    # Before anything can read a body: one size cap for every body, none read on safe methods.
+    "learnstream.body_limit.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -329,7 +331,11 @@ MUX_PLAYBACK_TOKEN_TTL_SECONDS = env.int("MUX_PLAYBACK_TOKEN_TTL_SECONDS", defau
 MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=200)
 
 # --- HTTP hardening ---------------------------------------------------------------------------------
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # video goes browser → Mux directly, never through us
+# The one body cap (learnstream/body_limit.py enforces it on Content-Length, files included): video goes
+# browser → Mux directly, never through us. Uploaded files stay in memory, never in a temp file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = False  # JWT travels in a header, never in cookies

@@ -1,10 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from learnstream import health
+from learnstream.api_root import ApiRootView
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
+    path("", ApiRootView.as_view(), name="api-root"),  # SimpleRouter has no root view of its own
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("catalog.video.urls")),

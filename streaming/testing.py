@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from streaming.emulator import EmulatorConfig, MuxEmulator, signature_header
+from streaming.emulator.server import CONTROL_TOKEN_HEADER
 
 TEST_TOKEN_ID = "test-mux-token-id"  # noqa: S105 - test-only credential
 TEST_TOKEN_SECRET = "test-mux-token-secret"  # noqa: S105
@@ -43,6 +44,7 @@ class MuxEmulatorHandle:
     webhook_secret: str
     signing_key_id: str
     signing_private_key: str  # base64 PEM, as Mux returns it
+    control_token: str | None = None  # sent as X-Control-Token when the emulator requires one
 
     # --- raw access -------------------------------------------------------------------------------------
 
@@ -53,6 +55,8 @@ class MuxEmulatorHandle:
             f"{self.url}/_control/{path.lstrip('/')}", data=data, method=method
         )
         request.add_header("Content-Type", "application/json")
+        if self.control_token:
+            request.add_header(CONTROL_TOKEN_HEADER, self.control_token)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310 - loopback emulator
                 return json.loads(response.read() or b"null")

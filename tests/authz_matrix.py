@@ -96,6 +96,7 @@ MATRIX: list[Row] = [
     R("GET",    "/api/schema/",                              200, 200, 200, 200, 200, 200, 200,
       note="public outside production; admin-only in production (test_static)"),
     R("GET",    "/api/docs/",                                200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/",                                  200, 200, 200, 200, 200, 200, 200),
     # DRF's session login for the browsable API: a form, no bearer semantics.
     R("GET",    "/api-auth/login/",                          200, 200, 200, 200, 200, 200, 200, prefix=True,
       note="covers POST/PUT of the same Django LoginView (form + CSRF)"),

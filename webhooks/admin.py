@@ -5,11 +5,38 @@ import json
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from learnstream.admin import ReadOnlyAdminMixin
-from webhooks.models import WebhookEvent
+from webhooks.models import WebhookEvent, WebhookEventStatus
+from webhooks.selectors import webhook_events_exhausted
 from webhooks.services import webhook_events_reprocess
+
+
+class RetryStateFilter(admin.SimpleListFilter):
+    """Which unprocessed events will be retried automatically, and which need a human."""
+
+    title = "retry state"
+    parameter_name = "retry"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("exhausted", "Exhausted (needs a reprocess)"),
+            ("scheduled", "Retry scheduled"),
+            ("running", "Being processed"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> QuerySet[WebhookEvent]:
+        if self.value() == "exhausted":
+            return queryset & webhook_events_exhausted()
+        if self.value() == "scheduled":
+            return queryset.filter(
+                status=WebhookEventStatus.FAILED, next_attempt_at__isnull=False, lease_token__isnull=True
+            )
+        if self.value() == "running":
+            return queryset.filter(lease_expires_at__gt=timezone.now())
+        return queryset
 
 
 @admin.register(WebhookEvent)
@@ -25,7 +52,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "processed_at",
         "next_attempt_at",
     )
-    list_filter = ("status", "type", "received_at")
+    list_filter = ("status", RetryStateFilter, "type", "received_at")
     # Facet counts next to each filter value: failures per status/type at a glance.
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ("event_id", "type")
@@ -42,6 +69,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "received_at",
         "processed_at",
         "next_attempt_at",
+        "lease_expires_at",
         "last_error",
         "pretty_payload",
     )

@@ -7,6 +7,7 @@ from django.db.models import Count
 from learnstream.dashboard import Block, Figure, admin_url
 from learnstream.errors import STORE_OUTAGES
 from webhooks.models import WebhookEvent, WebhookEventStatus
+from webhooks.selectors import ExhaustedEvents, webhook_events_exhausted_summary
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +35,12 @@ def webhook_block() -> Block:
             for status in order
         ],
     )
+
+
+def webhook_exhausted() -> ExhaustedEvents | None:
+    """Events no automatic retry will re-drive, shown as a banner above the dashboard when there are any."""
+    try:
+        exhausted = webhook_events_exhausted_summary()
+    except STORE_OUTAGES:
+        return None  # the inbox block already says PostgreSQL is not answering
+    return exhausted if exhausted.count else None

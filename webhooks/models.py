@@ -26,6 +26,10 @@ class WebhookEvent(models.Model):
     outcome = models.CharField(max_length=64, blank=True, default="")  # what processing did, for the admin
     # Null once processed, or after the last automatic retry (then only a manual reprocess re-drives it).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on the event while it processes it outside any transaction: only the holder of
+    # the token may record the outcome, and a crashed worker's claim lapses at the expiry.
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -6,12 +6,13 @@ is defined here, next to what it runs and what enqueues it): if an enqueue is lo
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -20,15 +21,32 @@ from webhooks.models import WebhookEvent, WebhookEventStatus
 
 logger = logging.getLogger(__name__)
 
-MAX_AUTOMATIC_ATTEMPTS = 8
+# Capped exponential backoff: 30 s, 1 min, 2 min, ... Automatic retries go on for at least 24 h (Mux's own
+# redelivery horizon): 13 attempts, the last ~29 h after the first. The 12 h cap binds only on the last
+# delay, so each wait is longer than the one before.
 RETRY_BASE_SECONDS = 30
-RETRY_MAX_SECONDS = 3600
+RETRY_MAX_SECONDS = 12 * 3600
+RETRY_HORIZON = timedelta(hours=24)
+# How long a worker may hold an event. Far above one handler run (a few Mux calls of <= 5 s, MongoDB
+# operations of <= 2 s); a crashed worker's event is taken over once it lapses.
+LEASE_SECONDS = 300
 LAST_ERROR_MAX_CHARS = 2000
 
 
 def retry_delay(*, attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... capped at 1 h."""
+    """The wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min, ... capped at 12 h."""
     return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+
+
+def _attempts_covering(horizon: timedelta) -> int:
+    waited, attempts = timedelta(0), 1
+    while waited < horizon:
+        waited += retry_delay(attempts=attempts)
+        attempts += 1
+    return attempts
+
+
+MAX_AUTOMATIC_ATTEMPTS = _attempts_covering(RETRY_HORIZON)
 
 
 def webhook_event_receive(*, raw_body: bytes, payload: dict[str, Any]) -> tuple[WebhookEvent, bool]:
@@ -68,73 +86,108 @@ def webhook_event_enqueue(*, event_pk: int, run_after: datetime | None = None) -
 
 
 def webhook_event_process(*, event_pk: int) -> str | None:
-    """Process one stored event unless it is already processed or another worker holds it.
+    """Process one stored event unless it is already processed or another worker holds its lease.
 
-    Returns the outcome, or None when there was nothing to do.
+    Three steps, none of them holding a lock across the others: claim the event (one UPDATE), run the
+    handler (Mux HTTP calls, MongoDB writes) outside any transaction, record the outcome (one UPDATE,
+    only if the lease is still ours). Returns the outcome, or None when there was nothing to do.
     """
-    retry_at: datetime | None = None
-    with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_pk)
-            .exclude(status=WebhookEventStatus.PROCESSED)
-            .first()
-        )
-        if event is None:
-            return None
-        event.attempts += 1
-        try:
-            outcome = handlers.event_handle(payload=event.payload)
-        except handlers.MalformedPayload as exc:
-            # Signed by Mux but unusable: retrying cannot help, keep it visible in the admin.
-            _record_failure(event, exc, retry=False)
-            return "failed"
-        except Exception as exc:  # any failure must be recorded on the row and retried, never lost
-            logger.exception("webhook event %s (%s) failed", event.event_id, event.type)
-            retry_at = _record_failure(event, exc, retry=True)
-            outcome = "failed"
-        else:
-            event.status = WebhookEventStatus.PROCESSED
-            event.processed_at = timezone.now()
-            event.next_attempt_at = None
-            event.last_error = ""
-            event.outcome = outcome[:64]
-            event.save(
-                update_fields=[
-                    "status",
-                    "processed_at",
-                    "next_attempt_at",
-                    "last_error",
-                    "outcome",
-                    "attempts",
-                ]
-            )
+    claim = _claim(event_pk=event_pk)
+    if claim is None:
+        return None
+    event, token = claim
+    try:
+        outcome = handlers.event_handle(payload=event.payload)
+    except handlers.MalformedPayload as exc:
+        # Signed by Mux but unusable: retrying cannot help, keep it visible in the admin.
+        _record_failure(event=event, token=token, exc=exc, retry=False)
+        return "failed"
+    except Exception as exc:  # any failure must be recorded on the row and retried, never lost
+        logger.exception("webhook event %s (%s) failed", event.event_id, event.type)
+        retry_at = _record_failure(event=event, token=token, exc=exc, retry=True)
         if retry_at is not None:
-            at = retry_at
-            transaction.on_commit(lambda: webhook_event_enqueue(event_pk=event_pk, run_after=at), robust=True)
+            # on_commit: runs at once outside a transaction, after the caller's commit inside one.
+            transaction.on_commit(
+                lambda: webhook_event_enqueue(event_pk=event_pk, run_after=retry_at), robust=True
+            )
+        return "failed"
+    _record(
+        event=event,
+        token=token,
+        status=WebhookEventStatus.PROCESSED,
+        processed_at=timezone.now(),
+        next_attempt_at=None,
+        last_error="",
+        outcome=outcome[:64],
+    )
     return outcome
 
 
-def _record_failure(event: WebhookEvent, exc: BaseException, *, retry: bool) -> datetime | None:
-    event.status = WebhookEventStatus.FAILED
-    event.last_error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_MAX_CHARS]
-    event.outcome = "failed"
-    if retry and event.attempts < MAX_AUTOMATIC_ATTEMPTS:
-        event.next_attempt_at = timezone.now() + retry_delay(attempts=event.attempts)
-    else:
-        event.next_attempt_at = None  # exhausted: only a manual reprocess re-drives it
-    event.save(update_fields=["status", "last_error", "outcome", "next_attempt_at", "attempts"])
-    return event.next_attempt_at
+def _claim(*, event_pk: int) -> tuple[WebhookEvent, uuid.UUID] | None:
+    """Take the event's lease in one conditional UPDATE (its own short transaction).
+
+    PostgreSQL re-checks the WHERE clause of a concurrent UPDATE against the winner's committed row,
+    so of two workers racing for one event exactly one gets a row count of 1. The attempt is counted
+    here, so a worker that dies mid-handler still uses up an attempt. `next_attempt_at` moves to the
+    lease's expiry: if the worker dies, the replay command finds the event due again right then.
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    claimed = (
+        WebhookEvent.objects.filter(pk=event_pk)
+        .exclude(status=WebhookEventStatus.PROCESSED)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(
+            lease_token=token, lease_expires_at=expires, next_attempt_at=expires, attempts=F("attempts") + 1
+        )
+    )
+    if not claimed:
+        return None
+    return WebhookEvent.objects.get(pk=event_pk), token
+
+
+def _record(*, event: WebhookEvent, token: uuid.UUID, **fields: Any) -> bool:
+    """Write the outcome and release the lease, unless the lease lapsed and another worker took over
+    (then that worker's outcome wins; the handlers are idempotent, so nothing is applied twice)."""
+    updated = WebhookEvent.objects.filter(pk=event.pk, lease_token=token).update(
+        lease_token=None, lease_expires_at=None, **fields
+    )
+    if not updated:
+        logger.warning("webhook event %s: lease lapsed before the outcome was recorded", event.event_id)
+    return bool(updated)
+
+
+def _record_failure(
+    *, event: WebhookEvent, token: uuid.UUID, exc: BaseException, retry: bool
+) -> datetime | None:
+    next_attempt_at = (
+        timezone.now() + retry_delay(attempts=event.attempts)
+        if retry and event.attempts < MAX_AUTOMATIC_ATTEMPTS
+        else None  # exhausted (or not retryable): only a manual reprocess re-drives it
+    )
+    recorded = _record(
+        event=event,
+        token=token,
+        status=WebhookEventStatus.FAILED,
+        last_error=f"{type(exc).__name__}: {exc}"[:LAST_ERROR_MAX_CHARS],
+        outcome="failed",
+        next_attempt_at=next_attempt_at,
+    )
+    return next_attempt_at if recorded else None
 
 
 def webhook_events_due(
     *, now: datetime | None = None, include_exhausted: bool = False
 ) -> QuerySet[WebhookEvent]:
     """Unprocessed events whose (re)try is due; with include_exhausted, every unprocessed event."""
-    unprocessed = WebhookEvent.objects.exclude(status=WebhookEventStatus.PROCESSED)
+    moment = now or timezone.now()
+    # A live lease means a worker is on it; a lapsed one (a crashed worker) is fair game.
+    unprocessed = WebhookEvent.objects.exclude(status=WebhookEventStatus.PROCESSED).exclude(
+        lease_expires_at__gt=moment
+    )
     if include_exhausted:
         return unprocessed.order_by("received_at", "id")
-    moment = now or timezone.now()
     return unprocessed.filter(Q(next_attempt_at__lte=moment) | Q(status=WebhookEventStatus.PENDING)).order_by(
         "received_at", "id"
     )

@@ -34,7 +34,7 @@ def collection(name: str) -> Collection[Document]:
 
 
 def is_object_id(value: str) -> bool:
-    return bool(_OBJECT_ID_RE.match(value))
+    return bool(_OBJECT_ID_RE.fullmatch(value))  # `$` alone also matches before a trailing "\n"
 
 
 def oid(value: str) -> ObjectId:

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 API_PREFIXES = ("/video/", "/system/")
+CONTROL_TOKEN_HEADER = "X-Control-Token"  # noqa: S105 - a header name, not a secret
 ERROR_TYPES = {429: "too_many_requests", 500: "internal_server_error", 502: "bad_gateway", 503: "unavailable"}
 
 
@@ -100,10 +101,21 @@ class MuxEmulator:
     """Run the emulator on a loopback port in a background thread (`with MuxEmulator(...) as emu:`)."""
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        control_token: str | None = None,
+        allow_non_loopback: bool = False,
     ) -> None:
-        if not is_loopback(host):
+        # `/_control/` can rewrite assets, drop faults in and read every event: off loopback (a
+        # container) it needs a token, or anyone who reaches the port could drive it.
+        if not is_loopback(host) and not allow_non_loopback:
             raise ValueError(f"the Mux emulator only listens on loopback, not {host!r}")
+        if not is_loopback(host) and not control_token:
+            raise ValueError(f"listening on non-loopback {host!r} needs a control token")
+        self.control_token = control_token or None
         self.config = config or EmulatorConfig()
         self.host = host
         self.port = port
@@ -630,10 +642,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             shutil.copyfileobj(fh, self.wfile, CHUNK)
 
-    # --- /_control/ (tests and humans; loopback only, no auth) ------------------------------------------
+    # --- /_control/ (tests and humans; loopback only, or anywhere with the control token) -----------------
+
+    def _control_allowed(self) -> bool:
+        expected = self.emu.control_token
+        if expected is None:
+            return True  # bound to loopback (enforced at construction)
+        given = self.headers.get(CONTROL_TOKEN_HEADER, "")
+        return hmac.compare_digest(given.encode(), expected.encode())
 
     def _control(self, method: str, path: str, query: dict[str, list[str]]) -> None:
         raw = self._read_body()
+        if not self._control_allowed():
+            self._json(401, {"error": f"control API: missing or wrong {CONTROL_TOKEN_HEADER} header"})
+            return
         name, args, path_known = _match(CONTROL_ROUTES, method, path)
         if name is None:
             self._json(405 if path_known else 404, {"error": "unknown control endpoint"})

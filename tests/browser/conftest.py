@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests import skips
 from tests.admin.support import mongo_down, mongo_outage  # noqa: F401
 
 CHROMIUM = os.environ.get("LS_CHROMIUM", "/usr/bin/chromium")
@@ -44,6 +45,8 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:  # a set-up bug, not a missing browser: fail loudly
         pytest.fail("playwright is not installed: it is pinned in requirements-dev.txt (make venv)")
+    if skips.skip_browser():
+        pytest.skip(f"{skips.SKIP_BROWSER_VAR}=1: browser tests left out on purpose (no Chromium here)")
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         pytest.skip(f"browser tests need Chromium at {CHROMIUM}: scripts/browser.sh could not install it")
 

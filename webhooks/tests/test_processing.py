@@ -196,3 +196,22 @@ def test_inbox_admin_is_for_admins_only(client_for, instructor):
     response = browser.get("/admin/webhooks/webhookevent/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_automatic_retries_cover_the_24_hour_redelivery_horizon(mux_emulator, replacement_ready):
+    """Issue 10, item 13: a MongoDB or Mux outage of a day must not leave lessons stuck. The waits
+    between automatic attempts add up to at least 24 h (Mux's own horizon), none longer than 12 h."""
+    mux_emulator.fail_next(400, count=MAX_AUTOMATIC_ATTEMPTS + 1, method="DELETE")
+    replacement_ready["deliverer"].deliver_new()
+    row = WebhookEvent.objects.get(status="failed")
+    waits = []
+    while row.next_attempt_at is not None:
+        failed_at = timezone.now()
+        waits.append(row.next_attempt_at - failed_at)
+        WebhookEvent.objects.filter(pk=row.pk).update(next_attempt_at=failed_at)
+        assert "1 selected, 0 processed, 1 failed" in replay()
+        row.refresh_from_db()
+    assert row.attempts == MAX_AUTOMATIC_ATTEMPTS == len(waits) + 1
+    assert sum(waits, timedelta(0)) >= timedelta(hours=24)
+    assert max(waits) <= timedelta(hours=12) + timedelta(seconds=5)
+    assert waits[0] < timedelta(minutes=1)  # a blip is retried quickly

@@ -10,6 +10,7 @@ hands to the playback code when MUX_SIGNING_KEY_ID is empty.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,14 @@ class Command(BaseCommand):
             ensure_signing_key=True,  # so dev playback works with no human step
         )
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        emulator = MuxEmulator(config, host=host, port=options["port"]).start()
+        emulator = MuxEmulator(
+            config,
+            host=host,
+            port=options["port"],
+            # Required off loopback (docker-compose): `/_control/` then needs the X-Control-Token header.
+            control_token=os.environ.get("MUX_EMULATOR_CONTROL_TOKEN") or None,
+            allow_non_loopback=options["allow_non_loopback"],
+        ).start()
         self.stdout.write(
             f"Mux emulator on {emulator.url} (webhooks -> {options['webhook_url'] or 'nowhere'}); "
             f"state: {state_file or 'memory'}"
