@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.session_login import admin_login, api_login
 from learnstream import health
 
 api_v1 = [
@@ -11,6 +12,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The session logins, rate-limited like auth/token; before the includes that define the same paths.
+    path("admin/login/", admin_login),
+    path("api-auth/login/", api_login),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # Before admin.site.urls so the admin's catch-all cannot shadow the seed's upload endpoint.
