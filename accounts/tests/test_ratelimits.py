@@ -9,7 +9,7 @@ import pytest
 from accounts.models import User
 from accounts.tests.conftest import REFRESH, REGISTER, TOKEN, assert_error
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("steady_window")]
 
 
 def login(api_client, email, password, **extra):
