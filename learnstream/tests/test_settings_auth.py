@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-
 ROOT = Path(__file__).resolve().parents[2]
 SHOW = (
     "import json; from django.conf import settings as s; print(json.dumps({"
@@ -63,7 +62,9 @@ def test_development_secrets_are_random_per_checkout(tmp_path):
     assert first == again  # stable within one checkout: sessions and tokens survive a restart
     for key in ("secret", "jwt", "webhook"):
         assert first[key] != other[key], key
-    assert len(first["secret"]) >= 50 and len(first["jwt"]) >= 32 and len(first["webhook"][0]) >= 16
+    assert len(first["secret"]) >= 50
+    assert len(first["jwt"]) >= 32
+    assert len(first["webhook"][0]) >= 16
     assert first["secret"] != first["jwt"]
     secrets_file = tmp_path / "a" / "dev-secrets.json"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
