@@ -1,8 +1,8 @@
 """A circuit breaker in front of every Redis connection (caches and rate-limit counters).
 
-A dead Redis refuses connections in milliseconds, but a hung one (stopped process, full network
-buffer, partition) costs the 0.5 s socket timeout on every call, and a request makes several calls.
-After `threshold` consecutive failures the breaker opens: for `cooldown` seconds every call fails at
+A dead Redis process refuses connections in milliseconds, but a hung one (stopped process, dead host,
+partition) costs the 0.5 s socket timeout on every call, and a request makes several calls. After
+`threshold` consecutive timeouts the breaker opens: for `cooldown` seconds every call fails at
 once with `BreakerOpen` (a redis `ConnectionError`, so the callers' existing outage handling applies:
 the cache ignores it, the rate limiter falls back to per-process counters). After the cooldown one
 call is let through as a probe; success closes the breaker, failure re-opens it.
@@ -21,7 +21,10 @@ import redis.exceptions
 
 logger = logging.getLogger(__name__)
 
-_FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# Only slow failures count: a refused connection (Redis process dead on a live host) costs
+# milliseconds, and skipping Redis after it comes back would only delay recovery. Timeouts (hung
+# process, dead host, partition) cost the full socket timeout on every call: those open the breaker.
+_SLOW_FAILURES = (redis.exceptions.TimeoutError, TimeoutError)
 
 
 class BreakerOpen(redis.exceptions.ConnectionError):
@@ -129,7 +132,7 @@ class _BreakerMixin:
         breaker.before_call()
         try:
             result = call(*args, **kwargs)
-        except _FAILURES:
+        except _SLOW_FAILURES:
             breaker.record_failure()
             raise
         if success:
