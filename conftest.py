@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from learnstream import mongo
+from learnstream import mongo, redis_breaker
 from tests import skips
 
 pytest_plugins = ["streaming.testing", "tests.fixtures"]
@@ -57,6 +57,10 @@ def _fresh_cache() -> None:
     """Each test starts with an empty cache and empty rate-limit counters (its own Redis DB)."""
     for alias in ("default", "ratelimit"):
         caches[alias].clear()
+    from accounts.ratelimits import reset_local_counters
+
+    reset_local_counters()  # the per-process fallback used while Redis is down
+    redis_breaker.reset_all()
 
 
 @pytest.fixture(autouse=True)

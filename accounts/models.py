@@ -1,9 +1,12 @@
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
@@ -34,6 +37,9 @@ class UserManager(BaseUserManager["User"]):
 
     def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email=normalize_email(username or ""))
+
+
+SESSION_HASH_SALT = "accounts.User.session_auth_hash.v2"
 
 
 def normalize_email(email: str) -> str:
@@ -76,6 +82,9 @@ class User(RoleFlags, AbstractBaseUser):
     # Bumped by logout-all, password change, role change and deactivation: tokens carrying an older
     # epoch are refused at once (cached in Redis so verifying a token needs no PostgreSQL query).
     auth_epoch = models.PositiveIntegerField(default=0)
+    # Bumped when browser sessions must end while the user's other JWT login families may live on
+    # (refresh-token reuse): part of the session hash, never of a token.
+    session_epoch = models.PositiveIntegerField(default=0)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -95,6 +104,21 @@ class User(RoleFlags, AbstractBaseUser):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+    # Browser sessions are bound to the auth epoch: Django compares the hash stored at login with this
+    # one on every session request, using the user row it loads anyway (no extra query). Django's own
+    # hash covers only the password; adding the epoch ends sessions on logout-all, the admin's "log out
+    # everywhere", role change and deactivation (auth_epoch) and on refresh-token reuse (session_epoch).
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        value = f"{self.password}\x00epoch:{self.auth_epoch}:{self.session_epoch}"
+        return salted_hmac(SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
         return self.is_active and self.is_admin

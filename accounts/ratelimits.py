@@ -1,40 +1,190 @@
-"""Rate limits on the auth endpoints (django-ratelimit counters in the "ratelimit" Redis cache).
+"""Rate limits on the auth surfaces: `auth/token`, `auth/register`, `auth/token/refresh`,
+`auth/me/password` and the two session logins (`/admin/login/`, `/api-auth/login/`).
 
-Fixed windows keyed by client IP (`learnstream.net.client_ip`: X-Forwarded-For only behind a configured
-number of trusted proxies) or by the normalised login email. The counters fail closed: when Redis cannot
-count, the request is refused with 503 rather than let through uncounted.
+One implementation, fixed windows counted in the "ratelimit" Redis cache:
+- per client network (`learnstream.net.client_network`: the IPv4 address or the IPv6 /64);
+- per account *and* client network: a victim's own login from their usual network is never blocked by
+  guesses made elsewhere;
+- per account, a higher global ceiling for networks that have not logged in to the account
+  successfully lately (`LOGIN_KNOWN_NETWORK_DAYS`): it bounds guessing spread over many networks, and
+  the account's owner, coming from a known network, is not subject to it.
+
+When Redis cannot count (down, hung, or skipped by the circuit breaker in `learnstream.redis_breaker`)
+the counters degrade to per-process memory: the limits still hold per worker process (so, with N
+workers, a client gets at most N times the limit) instead of refusing every login, which would turn a
+Redis outage into a denial of service for everyone once access tokens expire.
 """
 
+import hashlib
 import logging
+import threading
+import time
+from dataclasses import dataclass
 
 import redis.exceptions
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
 
-from learnstream.errors import RateLimited, ServiceUnavailable
+from accounts.models import normalize_email
+from learnstream.errors import RateLimited
 from learnstream.logging import security_event
-from learnstream.net import client_ip
+from learnstream.net import client_network
 
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DEGRADED_LOG_INTERVAL = 60.0
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    window: int  # seconds
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        """`"5/m"`, `"100/h"`, `"10/30s"` (limit per [n]unit)."""
+        count, _, period = text.partition("/")
+        multiple = int(period[:-1] or 1)
+        return cls(limit=int(count), window=multiple * _PERIODS[period[-1]])
+
+
+class _LocalStore:
+    """Per-process counters and flags with expiry: the fallback while Redis cannot answer."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[int, float]] = {}
+
+    def _prune(self, now: float) -> None:
+        if len(self._values) < self.MAX_KEYS:
+            return
+        self._values = {k: v for k, v in self._values.items() if v[1] > now}
+        if len(self._values) >= self.MAX_KEYS:  # still full of live keys: forget the oldest half
+            keep = sorted(self._values.items(), key=lambda item: item[1][1])[self.MAX_KEYS // 2 :]
+            self._values = dict(keep)
+
+    def incr(self, key: str, ttl: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            count, expires = self._values.get(key, (0, 0.0))
+            if expires <= now:
+                self._prune(now)
+                count, expires = 0, now + ttl
+            self._values[key] = (count + 1, expires)
+            return count + 1
+
+    def get(self, key: str) -> int | None:
+        with self._lock:
+            value = self._values.get(key)
+        return value[0] if value is not None and value[1] > time.monotonic() else None
+
+    def set(self, key: str, value: int, ttl: int) -> None:
+        with self._lock:
+            self._prune(time.monotonic())
+            self._values[key] = (value, time.monotonic() + ttl)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_local = _LocalStore()
+_last_degraded_log = [0.0]
+
+
+def _cache() -> BaseCache:
+    return caches["ratelimit"]
+
+
+def _degraded(exc: BaseException) -> None:
+    now = time.monotonic()
+    if now - _last_degraded_log[0] >= _DEGRADED_LOG_INTERVAL:
+        _last_degraded_log[0] = now
+        security_event("rate_limit_degraded", level=logging.WARNING, error=type(exc).__name__)
+
+
+def _digest(value: str) -> str:
+    # Keys never hold emails or addresses in clear, and have a bounded length.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _incr(key: str, ttl: int) -> int:
+    try:
+        cache = _cache()
+        cache.add(key, 0, ttl)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, ttl)
+            return 1
+    except _REDIS_DOWN as exc:
+        _degraded(exc)
+        return _local.incr(key, ttl)
 
 
 def rate_limit_hit(*, request: HttpRequest, group: str, value: str) -> None:
     """Count one request for `value` in `group`; raise RateLimited (429) past the configured rate."""
-    rate: str = settings.AUTH_RATE_LIMITS[group]
-    try:
-        usage = get_usage(request, group=f"auth.{group}", key=lambda _g, _r: value, rate=rate, increment=True)
-    except _REDIS_DOWN as exc:
-        security_event("rate_limit_unavailable", level=logging.WARNING, group=group)
-        raise ServiceUnavailable("Sign-in is temporarily unavailable. Try again shortly.") from exc
-    if usage is None or not usage["should_limit"]:
-        return  # rate limiting disabled (RATELIMIT_ENABLE=False), or under the limit
-    if usage["time_left"] < 0:
-        # django-ratelimit's fail-closed answer when the cache returned nothing (RATELIMIT_FAIL_OPEN=False).
-        security_event("rate_limit_unavailable", level=logging.WARNING, group=group)
-        raise ServiceUnavailable("Sign-in is temporarily unavailable. Try again shortly.")
-    raise RateLimited(retry_after=max(1, int(usage["time_left"])))
+    if not settings.RATELIMIT_ENABLE:
+        return
+    rate = Rate.parse(settings.AUTH_RATE_LIMITS[group])
+    now = time.time()
+    window_start = int(now // rate.window) * rate.window
+    count = _incr(f"auth:{group}:{_digest(value)}:{window_start}", rate.window + 1)
+    if count > rate.limit:
+        raise RateLimited(retry_after=max(1, int(window_start + rate.window - now) + 1))
 
 
 def rate_limit_ip(*, request: HttpRequest, group: str) -> None:
-    rate_limit_hit(request=request, group=group, value=client_ip(request))
+    """Per client network (IPv4 address or IPv6 /64)."""
+    rate_limit_hit(request=request, group=group, value=client_network(request))
+
+
+def _known_key(account: str, network: str) -> str:
+    return f"auth:known:{_digest(account)}:{_digest(network)}"
+
+
+def _is_known_network(account: str, network: str) -> bool:
+    key = _known_key(account, network)
+    try:
+        return bool(_cache().get(key))
+    except _REDIS_DOWN as exc:
+        _degraded(exc)
+        return bool(_local.get(key))
+
+
+def login_attempt_check(*, request: HttpRequest, email: str) -> None:
+    """The per-account limits of one password attempt (call after the per-network `login_ip` one).
+
+    Raises RateLimited. Counted before the password is hashed, so refused guesses cost no Argon2 work.
+    """
+    account, network = normalize_email(email), client_network(request)
+    rate_limit_hit(request=request, group="login_account_net", value=f"{account}\n{network}")
+    if not _is_known_network(account, network):
+        rate_limit_hit(request=request, group="login_account", value=account)
+
+
+def login_succeeded(*, request: HttpRequest, email: str) -> None:
+    """Remember the client network as one the account's owner logs in from (exempt from the global
+    per-account ceiling)."""
+    key = _known_key(normalize_email(email), client_network(request))
+    ttl = int(settings.LOGIN_KNOWN_NETWORK_DAYS) * 86400
+    _local.set(key, 1, ttl)  # also in memory: survives a Redis outage within this process
+    try:
+        _cache().set(key, 1, ttl)
+    except _REDIS_DOWN as exc:
+        _degraded(exc)
+
+
+def session_login_check(*, request: HttpRequest, email: str) -> None:
+    """Every limit `auth/token` applies, for the HTML session logins (one implementation)."""
+    rate_limit_ip(request=request, group="login_ip")
+    login_attempt_check(request=request, email=email)
+
+
+def reset_local_counters() -> None:
+    """Forget the per-process fallback counters (tests)."""
+    _local.clear()

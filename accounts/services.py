@@ -40,6 +40,7 @@ from accounts.tokens import (
     TokenPair,
     mint_access_token,
     mint_refresh_token,
+    refresh_token_resign,
     session_cap,
     session_start,
 )
@@ -147,7 +148,7 @@ def session_refresh(*, raw_refresh: str) -> TokenPair:
 
     Presenting a token that was already rotated is treated as theft (Auth0/Okta "reuse detection"):
     every refresh token of the family is blacklisted and its access tokens stop working. Within
-    `JWT_REFRESH_GRACE_SECONDS` (0 = off) of a rotation, the immediate parent may be replayed once more
+    `JWT_REFRESH_GRACE_SECONDS` (default 15, 0 = off) of a rotation, the immediate parent may be replayed
     (lost response, two tabs) and gets the *same* child back, so the family never forks.
     """
     try:
@@ -207,9 +208,15 @@ def _replay(*, user: User, lineage: TokenLineage, blacklisted_at: datetime) -> T
     grace = timedelta(seconds=settings.JWT_REFRESH_GRACE_SECONDS)
     child_live = not BlacklistedToken.objects.filter(token=child.token).exists()
     if grace and child_live and aware_utcnow() - blacklisted_at <= grace:
+        raw_child = refresh_token_resign(lineage=child)
+        if raw_child is None:
+            return _Refused.REVOKED  # cannot hand out the same child (key rotated): no fork, no alarm
         access = mint_access_token(user=user, family=lineage.family, auth_time=lineage.auth_time)
-        return TokenPair(access=str(access), refresh=child.token.token, family=lineage.family)
+        return TokenPair(access=str(access), refresh=raw_child, family=lineage.family)
     _blacklist_outstanding(Q(lineage__family=lineage.family))
+    # Reuse means a copied credential: the user's browser sessions end too (session_epoch is part of the
+    # session hash). Other JWT login families are left alone: they are other devices.
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     return _Refused.REUSED
 
 

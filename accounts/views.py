@@ -12,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import selectors, services
-from accounts.models import normalize_email
-from accounts.ratelimits import rate_limit_hit, rate_limit_ip
+from accounts.ratelimits import login_attempt_check, login_succeeded, rate_limit_hit, rate_limit_ip
 from accounts.serializers import (
     AdminUserSerializer,
     AdminUserUpdateSerializer,
@@ -88,12 +87,12 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]
-        rate_limit_hit(request=request, group="login_email", value=normalize_email(email))
-        return _pair(
-            services.session_login(
-                request=request, email=email, password=serializer.validated_data["password"]
-            )
+        login_attempt_check(request=request, email=email)
+        pair = services.session_login(
+            request=request, email=email, password=serializer.validated_data["password"]
         )
+        login_succeeded(request=request, email=email)
+        return _pair(pair)
 
     @extend_schema(
         summary="Rotate a refresh token",

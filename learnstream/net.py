@@ -1,3 +1,5 @@
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -18,3 +20,25 @@ def client_ip(request: HttpRequest) -> str:
     if len(forwarded) >= proxies:
         return forwarded[-proxies]
     return remote
+
+
+# One IPv6 customer typically gets a /64 (or more); keying single addresses would let a client rotate
+# through 2**64 buckets. IPv4 addresses are keyed whole.
+IPV6_PREFIX = 64
+
+
+def client_network(request: HttpRequest) -> str:
+    """The rate-limit key for the client's address: the IPv4 address, or its IPv6 /64 network.
+
+    IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) count as the IPv4 address they carry.
+    """
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])  # drop a zone id (fe80::1%eth0)
+    except ValueError:
+        return address  # not an address (a broken proxy header): key it verbatim
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_PREFIX), strict=False))
+    return str(parsed)

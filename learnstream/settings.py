@@ -7,7 +7,9 @@
 - `production`: every secret and store URL must be set; the process refuses to start otherwise.
 """
 
+import json
 import os
+import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime data of the embedded default (SQLite, SecantusDB files, emulator state); overridable for tests.
 VAR_DIR = Path(os.environ.get("LS_VAR_DIR", str(BASE_DIR / "var")))
 
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
@@ -31,20 +35,56 @@ if DJANGO_ENV not in {"development", "test", "production"}:
 IS_PRODUCTION = DJANGO_ENV == "production"
 IS_TEST = DJANGO_ENV == "test"
 
-# Placeholder values that are only acceptable outside production.
-DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuv"  # noqa: S105
-DEV_JWT_SIGNING_KEY = "dev-insecure-jwt-signing-key-change-me-0123456789abcdef"
-DEV_MUX_WEBHOOK_SECRET = "dev-insecure-mux-webhook-secret"  # noqa: S105
+# Credentials of the local Mux emulator only (it accepts nothing else; real Mux never sees them).
 DEV_MUX_TOKEN_ID = "emulator-token-id"  # noqa: S105
 DEV_MUX_TOKEN_SECRET = "emulator-token-secret"  # noqa: S105
 
+# Outside production, secrets that are not set are generated once per checkout into this file (mode
+# 0600, under var/, which git ignores): a development key is never a constant anyone can read in the
+# repository, and every process of one checkout (runserver, the Mux emulator, manage.py) agrees on it.
+DEV_SECRETS_FILE = VAR_DIR / "dev-secrets.json"
+_DEV_SECRET_BYTES = {"DJANGO_SECRET_KEY": 48, "JWT_SIGNING_KEY": 48, "MUX_WEBHOOK_SECRET": 32}
 
-def _secret(name: str, dev_default: str, *, min_length: int = 32) -> str:
-    """Read a secret; in production it must be set, not a dev placeholder, and long enough."""
+
+def _read_dev_secrets() -> dict[str, str]:
+    try:
+        values = json.loads(DEV_SECRETS_FILE.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{DEV_SECRETS_FILE} is unreadable; delete it to regenerate") from exc
+    return {k: v for k, v in values.items() if isinstance(v, str) and v} if isinstance(values, dict) else {}
+
+
+def _dev_secret(name: str) -> str:
+    """This checkout's generated development secret `name` (created on first use, race-free)."""
+    values = _read_dev_secrets()
+    if name in values:
+        return values[name]
+    wanted = {**{k: secrets.token_urlsafe(n) for k, n in _DEV_SECRET_BYTES.items()}, **values}
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = DEV_SECRETS_FILE.with_name(f".dev-secrets.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(wanted, handle)
+    try:
+        if values:  # an older file without this name: extend it
+            os.replace(tmp, DEV_SECRETS_FILE)
+        else:
+            os.link(tmp, DEV_SECRETS_FILE)  # first process wins; the others read its values
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_dev_secrets()[name]
+
+
+def _secret(name: str, *, min_length: int = 32) -> str:
+    """Read a secret; in production it must be set, not a placeholder, and long enough."""
     value: str = env.str(name, default="")
     if not IS_PRODUCTION:
-        return value or dev_default
-    if not value or value == dev_default or "insecure" in value or len(value) < min_length:
+        return value or _dev_secret(name)
+    if not value or "insecure" in value or len(value) < min_length:
         raise ImproperlyConfigured(
             f"{name} must be set to a strong secret (>= {min_length} chars) in production"
         )
@@ -58,7 +98,15 @@ def _required_in_production(name: str, dev_default: str) -> str:
     return value or dev_default
 
 
-SECRET_KEY = _secret("DJANGO_SECRET_KEY", DEV_SECRET_KEY, min_length=50)
+def _bounded_int(name: str, default: int, *, low: int, high: int) -> int:
+    """An integer setting that must lie in [low, high]; anything else stops the process at start."""
+    value: int = env.int(name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY", min_length=50)
 DEBUG = env.bool("DJANGO_DEBUG", default=DJANGO_ENV == "development")
 if IS_PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
@@ -127,16 +175,45 @@ TEMPLATES = [
 ]
 
 # --- stores -----------------------------------------------------------------------------------------
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": env.db(
         "DATABASE_URL",
         default=_required_in_production("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
     )
 }
+# A hung or partitioned PostgreSQL must cost a request seconds and a 503, never a pinned worker.
+# Server side: statement, lock and idle-in-transaction timeouts (milliseconds, 0 = off; a migration
+# that needs longer: DATABASE_STATEMENT_TIMEOUT_MS=0 python manage.py migrate). Network: TCP keepalives
+# and tcp_user_timeout drop a vanished peer. Client side: the backend (learnstream/pgbackend) gives up
+# on a server that accepts packets but never answers (DATABASE_CLIENT_TIMEOUT_MS).
+DATABASE_STATEMENT_TIMEOUT_MS = _bounded_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, low=0, high=3_600_000)
+DATABASE_LOCK_TIMEOUT_MS = _bounded_int("DATABASE_LOCK_TIMEOUT_MS", 3000, low=0, high=3_600_000)
+DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = _bounded_int(
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 30_000, low=0, high=3_600_000
+)
+DATABASE_CLIENT_TIMEOUT_MS = _bounded_int(
+    "DATABASE_CLIENT_TIMEOUT_MS",
+    DATABASE_STATEMENT_TIMEOUT_MS + 1000 if DATABASE_STATEMENT_TIMEOUT_MS else 0,
+    low=0,
+    high=3_600_000,
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "learnstream.pgbackend"
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
     # Short connect timeout: PostgreSQL down must become a quick 503, not a hung worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", 3)
+    _pg_options["connect_timeout"] = _bounded_int("DATABASE_CONNECT_TIMEOUT", 3, low=1, high=60)
+    _pg_options["options"] = (
+        f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DATABASE_LOCK_TIMEOUT_MS}"
+        f" -c idle_in_transaction_session_timeout={DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    )
+    _pg_options.update(
+        keepalives=1,
+        keepalives_idle=_bounded_int("DATABASE_KEEPALIVES_IDLE", 30, low=1, high=7200),
+        keepalives_interval=_bounded_int("DATABASE_KEEPALIVES_INTERVAL", 10, low=1, high=600),
+        keepalives_count=_bounded_int("DATABASE_KEEPALIVES_COUNT", 3, low=1, high=30),
+        tcp_user_timeout=_bounded_int("DATABASE_TCP_USER_TIMEOUT_MS", 10_000, low=0, high=600_000),
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if env.str("DATABASE_TEST_NAME", default=""):
@@ -150,11 +227,21 @@ MONGO_DB = env.str("MONGO_DB", default="learnstream")
 MONGO_TIMEOUT_MS = env.int("MONGO_TIMEOUT_MS", default=2000)
 
 REDIS_URL = _required_in_production("REDIS_URL", "")
+# Circuit breaker (learnstream/redis_breaker.py): after this many consecutive failures a Redis address
+# is skipped for the cooldown, so a hung Redis costs one socket timeout per cooldown, not one per call.
+REDIS_BREAKER_THRESHOLD = _bounded_int("REDIS_BREAKER_THRESHOLD", 2, low=1, high=100)
+REDIS_BREAKER_COOLDOWN_SECONDS = _bounded_int("REDIS_BREAKER_COOLDOWN_SECONDS", 5, low=1, high=300)
 if REDIS_URL:
-    _redis_options = {
+    from learnstream import redis_breaker
+
+    redis_breaker.configure(threshold=REDIS_BREAKER_THRESHOLD, cooldown=REDIS_BREAKER_COOLDOWN_SECONDS)
+    _redis_options: dict[str, Any] = {
         "SOCKET_CONNECT_TIMEOUT": 0.5,
         "SOCKET_TIMEOUT": 0.5,
     }
+    _breaker_class = redis_breaker.connection_class_for(REDIS_URL)
+    if _breaker_class is not None:
+        _redis_options["CONNECTION_POOL_KWARGS"] = {"connection_class": _breaker_class}
     CACHES: dict[str, dict[str, Any]] = {
         # The cache is a cache: a Redis outage must degrade to "slower", never to 500s.
         "default": {
@@ -163,7 +250,8 @@ if REDIS_URL:
             "KEY_PREFIX": "ls",
             "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
         },
-        # Rate-limit counters must not ignore errors: login fails closed when Redis is down.
+        # Counters raise on errors so their callers decide: the auth limits fall back to per-process
+        # counters (accounts/ratelimits.py); the paid Mux upload quota refuses (503).
         "ratelimit": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
@@ -199,14 +287,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", DEV_JWT_SIGNING_KEY)
+JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY")
 if IS_PRODUCTION and JWT_SIGNING_KEY == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY")
-JWT_ABSOLUTE_SESSION_LIFETIME = timedelta(days=30)
-JWT_REFRESH_GRACE_SECONDS = 0
+# Token lifetimes, bounded so a typo cannot mint day-long access tokens or year-long sessions. The
+# names are py-LearnStream's (docs/migrating-from-fastapi.md), so its .env values carry over.
+ACCESS_TOKEN_EXPIRE_MINUTES = _bounded_int("ACCESS_TOKEN_EXPIRE_MINUTES", 5, low=1, high=60)
+REFRESH_TOKEN_EXPIRE_DAYS = _bounded_int("REFRESH_TOKEN_EXPIRE_DAYS", 7, low=1, high=90)
+# No login lasts longer than this, however often it is refreshed (ASVS 7.3.2).
+JWT_ABSOLUTE_SESSION_DAYS = _bounded_int("JWT_ABSOLUTE_SESSION_DAYS", 30, low=1, high=90)
+if REFRESH_TOKEN_EXPIRE_DAYS > JWT_ABSOLUTE_SESSION_DAYS:
+    raise ImproperlyConfigured(
+        f"REFRESH_TOKEN_EXPIRE_DAYS ({REFRESH_TOKEN_EXPIRE_DAYS}) exceeds JWT_ABSOLUTE_SESSION_DAYS "
+        f"({JWT_ABSOLUTE_SESSION_DAYS}), the cap of every login"
+    )
+JWT_ABSOLUTE_SESSION_LIFETIME = timedelta(days=JWT_ABSOLUTE_SESSION_DAYS)
+# A duplicate refresh of one token within this window (two tabs, a lost response) gets the same child;
+# later reuse revokes the family. Auth0/Okta use 0-60 s; 0 turns the window off.
+JWT_REFRESH_GRACE_SECONDS = _bounded_int("JWT_REFRESH_GRACE_SECONDS", 15, low=0, high=60)
+# Browser sessions (admin site, browsable API): a working day, and bound to the auth epoch
+# (accounts.models.User.get_session_auth_hash).
+SESSION_COOKIE_AGE = _bounded_int("SESSION_COOKIE_AGE", 8 * 3600, low=300, high=7 * 86400)
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=REFRESH_TOKEN_EXPIRE_DAYS),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
@@ -276,14 +380,17 @@ RATELIMIT_IP_META_KEY = "learnstream.net.client_ip"
 RATELIMIT_VIEW = "learnstream.errors.ratelimited_view"
 # Set to False only for benchmarks; tests exercise the limits against real Redis.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
-# Auth endpoints (accounts/ratelimits.py): fixed windows, fail closed (503) when Redis cannot count.
+# Auth surfaces (accounts/ratelimits.py): fixed windows; per-process counters while Redis cannot count.
 AUTH_RATE_LIMITS = {
-    "login_ip": "20/m",
-    "login_email": "5/m",
+    "login_ip": "20/m",  # per client network (IPv4 address, IPv6 /64), every account
+    "login_account_net": "5/m",  # per account and client network
+    "login_account": "100/h",  # per account, from networks without a recent successful login
     "register_ip": "10/h",
     "refresh_ip": "30/m",
     "password_user": "5/m",  # current-password guesses with a stolen access token
 }
+# A network the account logged in from successfully is exempt from "login_account" for this long.
+LOGIN_KNOWN_NETWORK_DAYS = _bounded_int("LOGIN_KNOWN_NETWORK_DAYS", 30, low=1, high=365)
 
 # --- tasks (Django Tasks API backport) --------------------------------------------------------------
 TASKS = {
@@ -315,9 +422,7 @@ MUX_API_BASE_URL = env.str("MUX_API_BASE_URL", default="https://api.mux.com")
 MUX_STREAM_BASE_URL = env.str("MUX_STREAM_BASE_URL", default="https://stream.mux.com")
 MUX_IMAGE_BASE_URL = env.str("MUX_IMAGE_BASE_URL", default="https://image.mux.com")
 MUX_WEBHOOK_SECRETS: list[str] = [
-    s.strip()
-    for s in _secret("MUX_WEBHOOK_SECRET", DEV_MUX_WEBHOOK_SECRET, min_length=16).split(",")
-    if s.strip()
+    s.strip() for s in _secret("MUX_WEBHOOK_SECRET", min_length=16).split(",") if s.strip()
 ]
 MUX_WEBHOOK_TOLERANCE_SECONDS = 300
 MUX_SIGNING_KEY_ID = _required_in_production("MUX_SIGNING_KEY_ID", "")

@@ -13,6 +13,8 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # The session logins, rate-limited like auth/token; before the includes that define the same paths.
+    path("", include("accounts.session_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # Before admin.site.urls so the admin's catch-all cannot shadow `POST /admin/uploads`.

@@ -1,7 +1,22 @@
+import logging
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learnstream.settings")
 
 application = get_wsgi_application()
+
+if not settings.IS_PRODUCTION:
+    # A server that was meant to be production but runs without DJANGO_ENV=production trusts
+    # per-checkout development secrets and development defaults: say so where operators look.
+    logging.getLogger("learnstream.wsgi").warning(
+        "\n%s\nDJANGO_ENV=%s: THIS SERVER RUNS IN %s MODE with generated development secrets (%s) and "
+        "development defaults. Never expose it; set DJANGO_ENV=production for a real deployment.\n%s",
+        "!" * 78,
+        settings.DJANGO_ENV,
+        settings.DJANGO_ENV.upper(),
+        settings.DEV_SECRETS_FILE,
+        "!" * 78,
+    )

@@ -7,7 +7,8 @@ emulator and a gunicorn pointing at all of them. Each test stops one store BY IT
 threads have requests in flight, asserts the degradation contract, restarts the store and proves the
 app recovers without being restarted (same gunicorn master PID).
 
-Contract (docs/architecture.md): Redis down → everything still works (login fails closed: 429/503);
+Contract (docs/architecture.md): Redis down → everything still works (login too, its rate limits degrade
+to per-process counters: tests/test_faults_auth.py);
 MongoDB down → cached catalog pages served, writes 503 with the envelope, never a false success;
 PostgreSQL down → login, enroll and gated playback 503, the webhook 5xx so Mux redelivers. Never a
 500, never a hang beyond the store timeouts, nothing acknowledged is lost.
@@ -361,7 +362,7 @@ def test_redis_outage_everything_still_works(stack: Stack) -> None:
     failures = [(r.name, r.status, r.body[:160]) for r in during if r.status != 200]
     assert not failures, f"Redis down must only make things slower: {failures[:5]}"
     assert {r.name for r in during} == {"course_list", "course_detail", "heartbeat", "me", "enrollments"}
-    assert login.status in (429, 503), f"login must fail closed without Redis, got {login.status}"
+    assert login.status == 200, f"a Redis outage must not stop logins, got {login.status}"
     assert ready.status == 503
     assert ready.json()["redis"] == "down"
     assert recovered < RECOVERY_SECONDS

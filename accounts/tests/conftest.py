@@ -45,3 +45,15 @@ def refresh(api_client: APIClient) -> Callable[[str], Any]:
         return api_client.post(REFRESH, {"refresh": token}, format="json")
 
     return do
+
+
+@pytest.fixture
+def steady_window():
+    """Rate limits count in fixed windows aligned to the clock: freeze time at the start of a minute so
+    a test never straddles a window boundary (which would reset its counters half-way)."""
+    from datetime import UTC, datetime
+
+    from freezegun import freeze_time
+
+    with freeze_time(datetime.now(UTC).replace(second=1, microsecond=0)):
+        yield

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from django.conf import settings
 from django.test import RequestFactory
 from freezegun import freeze_time
 from rest_framework.request import Request
@@ -19,15 +20,14 @@ from accounts.tokens import issue_token_pair
 
 pytestmark = pytest.mark.django_db
 
-SIGNING_KEY = "dev-insecure-jwt-signing-key-change-me-0123456789abcdef"
-
 
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def _forge(payload: dict, key: str = SIGNING_KEY, headers: dict | None = None) -> str:
-    return jwt.encode(payload, key, algorithm="HS256", headers=headers)
+def _forge(payload: dict, key: str | None = None, headers: dict | None = None) -> str:
+    # The real key of this checkout (generated under var/ outside production, never a constant).
+    return jwt.encode(payload, key or settings.JWT_SIGNING_KEY, algorithm="HS256", headers=headers)
 
 
 def _table_counts():

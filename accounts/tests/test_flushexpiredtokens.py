@@ -14,7 +14,8 @@ from accounts.tokens import issue_token_pair
 pytestmark = pytest.mark.django_db
 
 
-def test_flushexpiredtokens_bounds_table(student, refresh):
+def test_flushexpiredtokens_bounds_table(student, refresh, settings):
+    settings.JWT_REFRESH_GRACE_SECONDS = 0  # immediate reuse detection, not the default grace window
     now = aware_utcnow()
     expired = OutstandingToken.objects.bulk_create(
         [

@@ -48,8 +48,9 @@ def racer(transactional_db):
     return user, rt
 
 
-def test_concurrent_refresh_single_winner(racer):
+def test_concurrent_refresh_single_winner(racer, settings):
     """No grace window: one 200, nineteen 401; the losers are replays, so the family is revoked too."""
+    settings.JWT_REFRESH_GRACE_SECONDS = 0  # immediate reuse detection, not the default grace window
     user, rt = racer
 
     results = _race(rt)

@@ -66,6 +66,8 @@ def test_family_revocation_survives_redis_loss(student, refresh, settings):
     """The family check falls back to PostgreSQL when the cached marker is gone."""
     from django.core.cache import caches
 
+    settings.JWT_REFRESH_GRACE_SECONDS = 0  # immediate reuse detection, not the default grace window
+
     _access, rt1 = issue_token_pair(student)
     pair2 = refresh(rt1).json()
     assert_error(refresh(rt1), 401, "token_not_valid")

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from accounts.tokens import issue_token_pair
+from learnstream import mongo
 from learnstream.errors import Conflict, IntegrationError
 
 # --- a URLconf for the deliberately failing views (used via @pytest.mark.urls) -------------------------
@@ -88,14 +89,16 @@ def test_every_error_class_uses_the_envelope(api_client, student, admin_user, cl
         api_client.post(TOKEN, {"email": "b@example.com", "password": "p" * 12}, format="json"),
         "rate_limited",
     )
-    settings.CACHES = {
-        **settings.CACHES,
-        "ratelimit": {**settings.CACHES["ratelimit"], "LOCATION": "redis://127.0.0.1:1/0"},
-    }
-    cases[503] = (
-        api_client.post(TOKEN, {"email": "b@example.com", "password": "p" * 12}, format="json"),
-        "service_unavailable",
-    )
+    # A store outage: MongoDB refused (a closed port) and nothing cached. (A Redis outage no longer
+    # answers 503 on login: the rate limits degrade to per-process counters, accounts/ratelimits.py.)
+    original_uri = settings.MONGO_URI
+    settings.MONGO_URI, settings.MONGO_TIMEOUT_MS = "mongodb://127.0.0.1:9", 200
+    mongo.close_client()
+    try:
+        cases[503] = (api_client.get("/api/v1/courses/"), "service_unavailable")
+    finally:
+        settings.MONGO_URI = original_uri
+        mongo.close_client()
 
     for status, (response, code) in cases.items():
         assert envelope_of(response, status)["code"] == code, status
