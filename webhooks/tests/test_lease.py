@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
-from streaming.tests.video_helpers import (
+from catalog.tests.video.video_helpers import (
     VIDEO_BYTES,
     Deliverer,
     course_with_lesson,
