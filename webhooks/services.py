@@ -130,8 +130,8 @@ def _claim(*, event_pk: int) -> tuple[WebhookEvent, uuid.UUID] | None:
     expires = now + timedelta(seconds=LEASE_SECONDS)
     table = connection.ops.quote_name(WebhookEvent._meta.db_table)
     sql = (
-        f"UPDATE {table} SET lease_token = %s, lease_expires_at = %s, next_attempt_at = %s, "  # noqa: S608 - our table name only
-        "attempts = attempts + 1 "
+        f"UPDATE {table} SET lease_token = %s, "  # noqa: S608  # nosec B608 - our table name; values bound
+        "lease_expires_at = %s, next_attempt_at = %s, attempts = attempts + 1 "
         "WHERE id = %s AND status <> %s AND (lease_expires_at IS NULL OR lease_expires_at <= %s) "
         "RETURNING *"
     )
