@@ -68,6 +68,11 @@ def mongo_db(settings: Any) -> Iterator[Any]:
     """A fresh MongoDB database per test, with the production indexes applied."""
     from catalog.indexes import ensure_indexes
 
+    if mongo.get_client().options.timeout != settings.MONGO_TIMEOUT_MS / 1000:
+        # An outage fixture of an earlier test restored MONGO_TIMEOUT_MS only after its teardown had
+        # re-created the client with the outage's 200-300 ms deadline; under load that client times
+        # out on a healthy server. Start each test with a client built from the current settings.
+        mongo.close_client()
     settings.MONGO_DB = f"test_{uuid.uuid4().hex[:16]}"
     ensure_indexes()
     db = mongo.get_db()

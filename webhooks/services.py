@@ -9,10 +9,10 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
@@ -124,27 +124,36 @@ def webhook_event_process(*, event_pk: int) -> str | None:
 
 
 def _claim(*, event_pk: int) -> tuple[WebhookEvent, uuid.UUID] | None:
-    """Take the event's lease in one conditional UPDATE (its own short transaction).
+    """Take the event's lease in one conditional UPDATE ... RETURNING (its own short transaction,
+    and the one query that also reads the row).
 
     PostgreSQL re-checks the WHERE clause of a concurrent UPDATE against the winner's committed row,
-    so of two workers racing for one event exactly one gets a row count of 1. The attempt is counted
-    here, so a worker that dies mid-handler still uses up an attempt. `next_attempt_at` moves to the
-    lease's expiry: if the worker dies, the replay command finds the event due again right then.
+    so of two workers racing for one event exactly one gets it back. The attempt is counted here, so a
+    worker that dies mid-handler still uses up an attempt. `next_attempt_at` moves to the lease's
+    expiry: if the worker dies, the replay command finds the event due again right then.
     """
     now = timezone.now()
     token = uuid.uuid4()
     expires = now + timedelta(seconds=LEASE_SECONDS)
-    claimed = (
-        WebhookEvent.objects.filter(pk=event_pk)
-        .exclude(status=WebhookEventStatus.PROCESSED)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
-        .update(
-            lease_token=token, lease_expires_at=expires, next_attempt_at=expires, attempts=F("attempts") + 1
-        )
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET lease_token = %s, "  # noqa: S608  # nosec B608 - our table name; values bound
+        "lease_expires_at = %s, next_attempt_at = %s, attempts = attempts + 1 "
+        "WHERE id = %s AND status <> %s AND (lease_expires_at IS NULL OR lease_expires_at <= %s) "
+        "RETURNING *"
     )
-    if not claimed:
-        return None
-    return WebhookEvent.objects.get(pk=event_pk), token
+    token_field = cast(models.UUIDField, WebhookEvent._meta.get_field("lease_token"))
+    at = connection.ops.adapt_datetimefield_value
+    params = [
+        token_field.get_db_prep_value(token, connection),
+        at(expires),
+        at(expires),
+        event_pk,
+        WebhookEventStatus.PROCESSED.value,
+        at(now),
+    ]
+    claimed = list(WebhookEvent.objects.raw(sql, params))
+    return (claimed[0], token) if claimed else None
 
 
 def _record(*, event: WebhookEvent, token: uuid.UUID, **fields: Any) -> bool:
