@@ -18,6 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
+
 from catalog.tests.video.video_helpers import (
     VIDEO_BYTES,
     Deliverer,
@@ -25,7 +26,6 @@ from catalog.tests.video.video_helpers import (
     upload_to_ready,
     video_of,
 )
-
 from webhooks.models import WebhookEvent
 from webhooks.services import LEASE_SECONDS, webhook_event_process, webhook_events_due
 
