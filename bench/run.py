@@ -47,7 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import servers  # noqa: E402
+from tests.support import servers  # noqa: E402
 
 BENCH_DB = "learnstream_bench"
 BENCH_MONGO_DB = "learnstream_bench"
@@ -296,7 +296,7 @@ class Seed:
 def seed(system: System, *, video_seconds: float) -> Seed:
     from accounts.models import User
     from accounts.tokens import issue_token_pair
-    from streaming.testing import MuxEmulatorHandle
+    from tests.support.mux import MuxEmulatorHandle
 
     base = f"http://127.0.0.1:{system.port}"
 

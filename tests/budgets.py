@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests import scenario
-from tests.roundtrips import RoundTrips, count_round_trips
+from tests.support.roundtrips import RoundTrips, count_round_trips
 
 # endpoint: (PG queries, Mongo commands, Redis round trips). Measured, then frozen: any growth (an N+1,
 # a lost cache) fails tests/test_budgets.py. Savepoints are not counted.

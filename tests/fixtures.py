@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests import servers
+from tests.support import servers
 
 LIVE_MONGO_DB = f"proof_live_{uuid.uuid4().hex[:8]}"
 
@@ -38,7 +38,7 @@ class LiveMux:
     """A Mux emulator and the MUX_* settings that point an app at it."""
 
     server: Any  # streaming.emulator.MuxEmulator
-    handle: Any  # streaming.testing.MuxEmulatorHandle
+    handle: Any  # tests.support.mux.MuxEmulatorHandle
     settings: dict[str, Any]
 
     def env(self) -> dict[str, str]:
@@ -147,7 +147,7 @@ def live_server_proc(
 class Live:
     base_url: str
     proc: servers.Managed
-    mux: Any  # streaming.testing.MuxEmulatorHandle (webhooks delivered to the live server)
+    mux: Any  # tests.support.mux.MuxEmulatorHandle (webhooks delivered to the live server)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"

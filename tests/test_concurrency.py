@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests import scenario, servers
+from tests import scenario
+from tests.support import servers
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

@@ -31,8 +31,9 @@ from typing import Any
 
 import pytest
 
-from tests import scenario, servers
+from tests import scenario
 from tests.fixtures import start_mux
+from tests.support import servers
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
