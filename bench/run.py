@@ -187,6 +187,8 @@ class System:
                 "MUX_SIGNING_PRIVATE_KEY": "pending",
                 "MUX_CORS_ORIGIN": "http://127.0.0.1",
                 "RATELIMIT_ENABLE": "false",
+                # The seed uploads 2,000 videos as one instructor; the per-hour quota is a rate limit too.
+                "MUX_UPLOADS_PER_HOUR": str(COURSES * LESSONS),
             }
         )
         for name in [k for k in self.env if k.startswith("GUNICORN_")]:
@@ -591,7 +593,8 @@ def write_report(
         f"- **Stores** (loopback): {meta['stores']}",
         "- **Server**: the README's production command, `gunicorn -c gunicorn.conf.py learnstream.wsgi` with "
         "`DJANGO_ENV=production`, secrets from the environment, default logging (one JSON line per request), "
-        "`RATELIMIT_ENABLE=false`, `db_worker` for tasks, the Mux emulator as Mux.",
+        "`RATELIMIT_ENABLE=false` and `MUX_UPLOADS_PER_HOUR` = the seed's uploads, `db_worker` for tasks, "
+        "the Mux emulator as Mux.",
         f"- **Data** (seeded through the API): {COURSES} published courses x {LESSONS} lessons, "
         f"{seed_.ready_videos} lessons with a ready video (made ready through the emulator and webhooks), "
         f"{STUDENTS} students x {ENROLLMENTS} enrollments.",
