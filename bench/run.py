@@ -393,9 +393,12 @@ def seed(system: System, *, video_seconds: float) -> Seed:
     deadline = time.monotonic() + video_seconds
     started: list[str] = []
     log(f"making videos ready through the Mux emulator (budget {video_seconds:.0f} s)")
+    minted = time.monotonic()
     for n, lid in enumerate(order):
         if n >= LESSONS and time.monotonic() > deadline:
             break
+        if time.monotonic() - minted > 120:  # access tokens live 5 minutes
+            owner_token, minted = issue_token_pair(owner)[0], time.monotonic()
         upload = call("POST", f"/api/v1/lessons/{lid}/upload/", owner_token, None, 201)
         handle.upload_bytes(upload["upload_url"], VIDEO_BYTES)
         handle.make_ready(handle.asset_for_upload(upload["upload_id"])["id"], duration=120.0)
@@ -403,6 +406,7 @@ def seed(system: System, *, video_seconds: float) -> Seed:
     handle.flush_webhooks(timeout=120)
     ready = 0
     wait_until = time.monotonic() + max(60.0, video_seconds)
+    owner_token = issue_token_pair(owner)[0]
     for lid in started:
         while True:
             lesson = call("GET", f"/api/v1/lessons/{lid}/", owner_token)
