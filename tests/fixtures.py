@@ -124,6 +124,9 @@ def live_env(django_db_setup: None, live_mux: LiveMux) -> dict[str, str]:
         "MONGO_DB": LIVE_MONGO_DB,
         "REDIS_URL": settings.REDIS_URL,
         "LOG_LEVEL": "WARNING",
+        # The proof tests check immediate reuse detection; the default 15 s grace window has its own
+        # tests (accounts/tests/test_token_storage.py).
+        "JWT_REFRESH_GRACE_SECONDS": "0",
         **live_mux.env(),
     }
     return servers.app_env(overrides)
