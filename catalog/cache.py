@@ -44,7 +44,7 @@ GENERATION_KEY = "catalog:gen"
 
 # Page recomputes (see `cached_read`): the lock outlives any recompute that can succeed (MongoDB's
 # deadline is 2 s); a waiter gives up after RECOMPUTE_WAIT_SECONDS and computes itself.
-RECOMPUTING, BACKING_OFF = "computing", "backoff"
+BACKING_OFF = "backoff"  # the lock's value after a failed recompute; else the time it was taken
 RECOMPUTE_LOCK_SECONDS = 10
 RECOMPUTE_WAIT_SECONDS = 2.0
 RECOMPUTE_POLL_SECONDS = 0.05
@@ -157,14 +157,18 @@ def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
         value, _cacheable = compute()
         return CachedRead(value, stale=False)
     lock = _recompute_lock_key(key, generation)
-    if not cache.add(lock, RECOMPUTING, timeout=RECOMPUTE_LOCK_SECONDS):
+    if not cache.add(lock, time.time(), timeout=RECOMPUTE_LOCK_SECONDS):
         held = cache.get(lock)
-        if entry is not None:
+        finished = isinstance(held, float) and entry is not None and held <= entry["stored_at"]
+        if entry is not None and not finished:
             return CachedRead(entry["value"], stale=held == BACKING_OFF)
-        waited = _wait_for_entry(key, generation)
-        if waited is not None:
-            return CachedRead(waited, stale=False)
-        # Nobody delivered in time (a slow or crashed recompute): compute without the lock.
+        if finished:  # the lock of the recompute that stored this copy: take it over
+            cache.set(lock, time.time(), timeout=RECOMPUTE_LOCK_SECONDS)
+        else:
+            waited = _wait_for_entry(key, generation)
+            if waited is not None:
+                return CachedRead(waited, stale=False)
+            # Nobody delivered in time (a slow or crashed recompute): compute without the lock.
     try:
         value, cacheable = compute()
     except STORE_OUTAGES as exc:
@@ -179,7 +183,10 @@ def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
             {"value": value, "stored_at": time.time(), "generation": generation},
             timeout=stale_seconds(),
         )
-    cache.delete(lock)
+    if not cacheable or fresh_seconds() < RECOMPUTE_LOCK_SECONDS:
+        # Otherwise the lock may simply expire: the new copy stays fresh for longer than the lock lives,
+        # so nobody consults it meanwhile (and a miss costs one Redis round trip less).
+        cache.delete(lock)
     return CachedRead(value, stale=False)
 
 
