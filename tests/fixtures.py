@@ -58,8 +58,9 @@ def start_mux(webhook_url: str | None) -> LiveMux:
     """A Mux emulator in this process (background thread), delivering webhooks to `webhook_url`."""
     from django.test import override_settings
 
-    from streaming import mux, testing
+    from streaming import mux
     from streaming.emulator import EmulatorConfig, MuxEmulator
+    from tests.support import mux as testing
 
     config = EmulatorConfig(
         token_id=testing.TEST_TOKEN_ID,
