@@ -463,7 +463,7 @@ def _webhook(event_id: str) -> scenario.Raw:
 
 
 def stack_secret() -> str:
-    from streaming import testing
+    from tests.support import mux as testing
 
     return testing.TEST_WEBHOOK_SECRET
 

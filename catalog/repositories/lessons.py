@@ -19,7 +19,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.operations import IndexModel
 
-from catalog.repositories.base import Document, collection, is_object_id, oid, oids
+from catalog.repositories.base import Document, collection, insert_new, is_object_id, oid, oids
 from catalog.types import Lesson, LessonContext, LessonStats, LessonVideo, VideoState
 
 COLLECTION = "lessons"
@@ -136,7 +136,7 @@ class LessonRepository:
             "created_at": now,
             "updated_at": now,
         }
-        self.col.insert_one(doc)
+        insert_new(self.col, doc)
         return _to_lesson(doc)
 
     def get(self, *, lesson_id: str) -> Lesson | None:

@@ -2,8 +2,11 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from bson import ObjectId
 
+from catalog.repositories.base import DuplicateKey, insert_new
+from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
 from learnstream import mongo
 
@@ -139,3 +142,26 @@ def test_lessons_written_before_mux_ids_are_backfilled_once(mongo_db):
     found = repo.video_find(lesson_id=None, upload_id="old-u", asset_id=None)
     stored = mongo_db.lessons.find_one({"_id": ObjectId(lesson_id)})
     assert (found.lesson_id, found.video["rev"], stored["mux_ids"]) == (lesson_id, 3, ["old-u"])
+
+
+def test_an_insert_retried_after_it_landed_is_a_success_not_a_duplicate(mongo_db):
+    # What pymongo's retryable write does when the first answer was lost: the same document again.
+    doc = {"_id": ObjectId(), "title": "once"}
+    insert_new(mongo_db.lessons, doc)
+    insert_new(mongo_db.lessons, dict(doc))
+
+    assert list(mongo_db.lessons.find({"_id": doc["_id"]})) == [doc]
+
+
+def test_a_real_unique_violation_still_raises(mongo_db):
+    CourseRepository().insert(
+        course_id=str(ObjectId()), title="A", slug="taken", description="", tags=[], level="beginner",
+        owner_id=1, now=datetime.now(tz=UTC),
+    )  # fmt: skip
+    with pytest.raises(DuplicateKey) as refused:
+        CourseRepository().insert(
+            course_id=str(ObjectId()), title="B", slug="taken", description="", tags=[], level="beginner",
+            owner_id=1, now=datetime.now(tz=UTC),
+        )  # fmt: skip
+    assert refused.value.key == "slug"
+    assert mongo_db.courses.count_documents({"slug": "taken"}) == 1
