@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis.exceptions
 from django.conf import settings
@@ -113,9 +114,11 @@ def _digest(value: str) -> str:
 
 
 def _incr(key: str, ttl: int) -> int:
+    """Count one hit; one Redis round trip for the first hit of a window (like django-ratelimit)."""
     try:
         cache = _cache()
-        cache.add(key, 0, ttl)
+        if cache.add(key, 1, ttl):
+            return 1
         try:
             return int(cache.incr(key))
         except ValueError:  # expired between add and incr
@@ -126,16 +129,36 @@ def _incr(key: str, ttl: int) -> int:
         return _local.incr(key, ttl)
 
 
+@dataclass(frozen=True)
+class _Counter:
+    group: str
+    rate: Rate
+    key: str
+    window_end: float
+
+    @classmethod
+    def of(cls, *, group: str, value: str, now: float) -> "_Counter":
+        rate = Rate.parse(settings.AUTH_RATE_LIMITS[group])
+        window_start = int(now // rate.window) * rate.window
+        key = f"auth:{group}:{_digest(value)}:{window_start}"
+        return cls(group=group, rate=rate, key=key, window_end=window_start + rate.window)
+
+    @property
+    def ttl(self) -> int:
+        return self.rate.window + 1
+
+    def refuse(self, *, now: float) -> RateLimited:
+        return RateLimited(retry_after=max(1, int(self.window_end - now) + 1))
+
+
 def rate_limit_hit(*, request: HttpRequest, group: str, value: str) -> None:
     """Count one request for `value` in `group`; raise RateLimited (429) past the configured rate."""
     if not settings.RATELIMIT_ENABLE:
         return
-    rate = Rate.parse(settings.AUTH_RATE_LIMITS[group])
     now = time.time()
-    window_start = int(now // rate.window) * rate.window
-    count = _incr(f"auth:{group}:{_digest(value)}:{window_start}", rate.window + 1)
-    if count > rate.limit:
-        raise RateLimited(retry_after=max(1, int(window_start + rate.window - now) + 1))
+    counter = _Counter.of(group=group, value=value, now=now)
+    if _incr(counter.key, counter.ttl) > counter.rate.limit:
+        raise counter.refuse(now=now)
 
 
 def rate_limit_ip(*, request: HttpRequest, group: str) -> None:
@@ -156,15 +179,75 @@ def _is_known_network(account: str, network: str) -> bool:
         return bool(_local.get(key))
 
 
+# One round trip for every limit of a password attempt (the login's Redis budget, tests/budgets.py):
+# per network; then per account and network; then, unless the network is known, per account. A later
+# counter is only touched when the earlier ones passed, so refused attempts cannot burn the ceiling.
+_LOGIN_SCRIPT = """
+local function hit(key, ttl)
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ttl) end
+  return n
+end
+if hit(KEYS[1], ARGV[2]) > tonumber(ARGV[1]) then return 1 end
+if hit(KEYS[2], ARGV[4]) > tonumber(ARGV[3]) then return 2 end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if hit(KEYS[4], ARGV[6]) > tonumber(ARGV[5]) then return 3 end
+return 0
+"""
+
+
+def _login_refused_by_redis(counters: list[_Counter], known_key: str) -> int | None:
+    """Run the login script on Redis; None when the "ratelimit" cache is not django-redis (dev)."""
+    cache: Any = _cache()
+    client_of = getattr(getattr(cache, "client", None), "get_client", None)
+    if client_of is None:
+        return None
+    ip, net, account = counters
+    keys = [
+        cache.make_key(ip.key),
+        cache.make_key(net.key),
+        cache.make_key(known_key),
+        cache.make_key(account.key),
+    ]
+    limits = [str(v) for c in counters for v in (c.rate.limit, c.ttl)]
+    return int(client_of(write=True).eval(_LOGIN_SCRIPT, len(keys), *keys, *limits))
+
+
+def _login_refused_in_python(counters: list[_Counter], account: str, network: str) -> int:
+    """The same decision with the cache API, or per-process counters while Redis is down."""
+    ip, net, per_account = counters
+    if _incr(ip.key, ip.ttl) > ip.rate.limit:
+        return 1
+    if _incr(net.key, net.ttl) > net.rate.limit:
+        return 2
+    if _is_known_network(account, network):
+        return 0
+    return 3 if _incr(per_account.key, per_account.ttl) > per_account.rate.limit else 0
+
+
 def login_attempt_check(*, request: HttpRequest, email: str) -> None:
-    """The per-account limits of one password attempt (call after the per-network `login_ip` one).
+    """Every limit of one password attempt, for `auth/token` and the HTML session logins alike.
 
     Raises RateLimited. Counted before the password is hashed, so refused guesses cost no Argon2 work.
     """
+    if not settings.RATELIMIT_ENABLE:
+        return
     account, network = normalize_email(email), client_network(request)
-    rate_limit_hit(request=request, group="login_account_net", value=f"{account}\n{network}")
-    if not _is_known_network(account, network):
-        rate_limit_hit(request=request, group="login_account", value=account)
+    now = time.time()
+    counters = [
+        _Counter.of(group="login_ip", value=network, now=now),
+        _Counter.of(group="login_account_net", value=f"{account}\n{network}", now=now),
+        _Counter.of(group="login_account", value=account, now=now),
+    ]
+    try:
+        refused = _login_refused_by_redis(counters, _known_key(account, network))
+    except _REDIS_DOWN as exc:
+        _degraded(exc)
+        refused = None
+    if refused is None:
+        refused = _login_refused_in_python(counters, account, network)
+    if refused:
+        raise counters[refused - 1].refuse(now=now)
 
 
 def login_succeeded(*, request: HttpRequest, email: str) -> None:
@@ -177,12 +260,6 @@ def login_succeeded(*, request: HttpRequest, email: str) -> None:
         _cache().set(key, 1, ttl)
     except _REDIS_DOWN as exc:
         _degraded(exc)
-
-
-def session_login_check(*, request: HttpRequest, email: str) -> None:
-    """Every limit `auth/token` applies, for the HTML session logins (one implementation)."""
-    rate_limit_ip(request=request, group="login_ip")
-    login_attempt_check(request=request, email=email)
 
 
 def reset_local_counters() -> None:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from accounts.ratelimits import login_succeeded, session_login_check
+from accounts.ratelimits import login_attempt_check, login_succeeded
 from learnstream.errors import RateLimited
 
 LOCKOUT_TEMPLATE = "accounts/lockout.html"
@@ -37,7 +37,7 @@ def rate_limited_login(view: View) -> View:
             return view(request, *args, **kwargs)
         email = str(request.POST.get(USERNAME_FIELD, ""))[:254]
         try:
-            session_login_check(request=request, email=email)
+            login_attempt_check(request=request, email=email)
         except RateLimited as exc:
             return _lockout(request, exc)
         response = view(request, *args, **kwargs)

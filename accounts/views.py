@@ -83,7 +83,6 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     )
     @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
     def token(self, request: Request) -> Response:
-        rate_limit_ip(request=request, group="login_ip")
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"]

@@ -23,6 +23,7 @@ The "default" cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so Redis
 """
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -37,7 +38,17 @@ from learnstream.errors import STORE_OUTAGES
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 GENERATION_KEY = "catalog:gen"
+
+# Page recomputes (see `cached_read`): the lock outlives any recompute that can succeed (MongoDB's
+# deadline is 2 s); a waiter gives up after RECOMPUTE_WAIT_SECONDS and computes itself.
+BACKING_OFF = "backoff"  # the lock's value after a failed recompute; else the time it was taken
+RECOMPUTE_LOCK_SECONDS = 10
+RECOMPUTE_WAIT_SECONDS = 2.0
+RECOMPUTE_POLL_SECONDS = 0.05
+RECOMPUTE_BACKOFF_SECONDS = 5
 
 
 def fresh_seconds() -> int:
@@ -117,11 +128,21 @@ class CachedRead:
         self.stale = stale
 
 
+def _recompute_lock_key(key: str, generation: Any) -> str:
+    # Per generation: after a write, the new generation's recompute starts at once.
+    return f"{key}:recompute:{generation}"
+
+
 def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
     """Serve `key` from the cache when fresh; otherwise `compute()` → (value, cacheable).
 
-    When `compute` fails because a store is down and a (stale) copy of the current generation exists,
-    that copy is served. A hit costs one Redis round trip (generation and entry in one MGET).
+    Stampede-proof: one process recomputes a key at a time (a short Redis lock). The others serve the
+    current generation's copy while it does (it already reflects every write: the TTL is only a backstop),
+    or, when there is no such copy (right after a write), wait briefly for the recompute and compute
+    themselves only if it does not arrive. A recompute that fails because a store is down is logged and
+    backs off for `RECOMPUTE_BACKOFF_SECONDS`: meanwhile the last copy is served, marked stale, without
+    every request timing out on the store again. A hit costs one Redis round trip (generation and entry
+    in one MGET).
     """
     found = cache.get_many([GENERATION_KEY, key])
     generation = found.get(GENERATION_KEY)
@@ -132,19 +153,52 @@ def cached_read(key: str, compute: Callable[[], tuple[T, bool]]) -> CachedRead:
         entry = None  # computed before a later write: unusable, even as a stale copy
     if entry is not None and entry["stored_at"] + fresh_seconds() > time.time():
         return CachedRead(entry["value"], stale=False)
+    if generation is None:  # Redis unreachable: no lock to share, nothing to store into
+        value, _cacheable = compute()
+        return CachedRead(value, stale=False)
+    lock = _recompute_lock_key(key, generation)
+    if not cache.add(lock, time.time(), timeout=RECOMPUTE_LOCK_SECONDS):
+        held = cache.get(lock)
+        finished = isinstance(held, float) and entry is not None and held <= entry["stored_at"]
+        if entry is not None and not finished:
+            return CachedRead(entry["value"], stale=held == BACKING_OFF)
+        if finished:  # the lock of the recompute that stored this copy: take it over
+            cache.set(lock, time.time(), timeout=RECOMPUTE_LOCK_SECONDS)
+        else:
+            waited = _wait_for_entry(key, generation)
+            if waited is not None:
+                return CachedRead(waited, stale=False)
+            # Nobody delivered in time (a slow or crashed recompute): compute without the lock.
     try:
         value, cacheable = compute()
-    except STORE_OUTAGES:
+    except STORE_OUTAGES as exc:
+        logger.warning("catalog cache: recompute of %s failed (%s); backing off", key, type(exc).__name__)
+        cache.set(lock, BACKING_OFF, timeout=RECOMPUTE_BACKOFF_SECONDS)
         if entry is not None:
             return CachedRead(entry["value"], stale=True)
         raise
-    if cacheable and generation is not None:  # None: Redis unreachable, nothing to store into
+    if cacheable:
         cache.set(
             key,
             {"value": value, "stored_at": time.time(), "generation": generation},
             timeout=stale_seconds(),
         )
+    if not cacheable or fresh_seconds() < RECOMPUTE_LOCK_SECONDS:
+        # Otherwise the lock may simply expire: the new copy stays fresh for longer than the lock lives,
+        # so nobody consults it meanwhile (and a miss costs one Redis round trip less).
+        cache.delete(lock)
     return CachedRead(value, stale=False)
+
+
+def _wait_for_entry(key: str, generation: Any) -> Any | None:
+    """Poll briefly for a copy of the current generation that another process is computing."""
+    deadline = time.monotonic() + RECOMPUTE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(RECOMPUTE_POLL_SECONDS)
+        entry = cache.get(key)
+        if entry is not None and entry.get("generation") == generation:
+            return entry["value"]
+    return None
 
 
 # --- 2. hot lookups ----------------------------------------------------------------------------------

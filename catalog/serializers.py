@@ -272,11 +272,19 @@ class EnrollmentSerializer(serializers.Serializer):
     percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
 
 
+class StrictQueryCharField(serializers.CharField):
+    """A query parameter that, when present, must be valid: DRF reads `?name=` (empty) from a query string
+    as if the parameter were absent, which silently widens a filter the caller meant to narrow."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        return dictionary.get(self.field_name, serializers.empty)
+
+
 class EnrollmentListQuerySerializer(serializers.Serializer):
     user = serializers.IntegerField(
         required=False, min_value=1, max_value=INT64_MAX, help_text="Admins only: this user's rows."
     )
-    course = serializers.CharField(required=False, help_text="Only this course's rows.")
+    course = StrictQueryCharField(required=False, help_text="Only this course's rows.")
 
     def validate_course(self, value: str) -> str:
         return _object_id(value)

@@ -90,7 +90,7 @@ class CircuitBreaker:
 _registry: dict[str, CircuitBreaker] = {}
 _registry_lock = threading.Lock()
 # Overridden from settings by `configure` (settings.REDIS_BREAKER_*); module defaults for scripts.
-_config = {"threshold": 2, "cooldown": 5.0}
+_config = {"threshold": 2, "cooldown": 1.0}
 
 
 def configure(*, threshold: int, cooldown: float) -> None:

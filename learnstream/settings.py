@@ -230,7 +230,7 @@ REDIS_URL = _required_in_production("REDIS_URL", "")
 # Circuit breaker (learnstream/redis_breaker.py): after this many consecutive failures a Redis address
 # is skipped for the cooldown, so a hung Redis costs one socket timeout per cooldown, not one per call.
 REDIS_BREAKER_THRESHOLD = _bounded_int("REDIS_BREAKER_THRESHOLD", 2, low=1, high=100)
-REDIS_BREAKER_COOLDOWN_SECONDS = _bounded_int("REDIS_BREAKER_COOLDOWN_SECONDS", 5, low=1, high=300)
+REDIS_BREAKER_COOLDOWN_SECONDS = _bounded_int("REDIS_BREAKER_COOLDOWN_SECONDS", 1, low=1, high=300)
 if REDIS_URL:
     from learnstream import redis_breaker
 

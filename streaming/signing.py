@@ -109,15 +109,39 @@ def _token(*, key_id: str, key: RSAPrivateKey, playback_id: str, audience: str, 
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id})
 
 
+# A grant is handed out again for a short while (three RS256 signatures are most of playback's CPU), at
+# most a quarter of the token lifetime, so a reused grant is never much closer to expiry than a new one.
+GRANT_REUSE_SECONDS = 30
+_GRANTS_MAX = 10_000
+_grants: dict[tuple[str, str, int, str, str], tuple[float, "PlaybackGrant"]] = {}
+
+
 def playback_grant(*, playback_id: str) -> PlaybackGrant:
     """Signed stream, thumbnail and storyboard URLs for a playback id, valid for the configured TTL."""
     ttl: int = settings.MUX_PLAYBACK_TOKEN_TTL_SECONDS
-    exp = int(time.time()) + ttl
-    pid = quote(playback_id, safe="")
     stream_base = settings.MUX_STREAM_BASE_URL.rstrip("/")
     image_base = settings.MUX_IMAGE_BASE_URL.rstrip("/")
     # One key lookup for all three tokens (in development it stats the emulator's state file).
     key_id, key = _signing_key()
+    now = time.time()
+    reuse_key = (playback_id, key_id, ttl, stream_base, image_base)
+    held = _grants.get(reuse_key)
+    if held is not None and now - held[0] < min(GRANT_REUSE_SECONDS, ttl / 4):
+        return held[1]
+    grant = _sign_grant(
+        playback_id=playback_id, key_id=key_id, key=key, exp=int(now) + ttl, stream_base=stream_base,
+        image_base=image_base,
+    )  # fmt: skip
+    if len(_grants) >= _GRANTS_MAX:
+        _grants.clear()
+    _grants[reuse_key] = (now, grant)
+    return grant
+
+
+def _sign_grant(
+    *, playback_id: str, key_id: str, key: RSAPrivateKey, exp: int, stream_base: str, image_base: str
+) -> PlaybackGrant:
+    pid = quote(playback_id, safe="")
     video, thumbnail, storyboard = (
         _token(key_id=key_id, key=key, playback_id=playback_id, audience=audience, expires_at=exp)
         for audience in (AUDIENCE_VIDEO, AUDIENCE_THUMBNAIL, AUDIENCE_STORYBOARD)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests import servers
+from tests.support import servers
 
 LIVE_MONGO_DB = f"proof_live_{uuid.uuid4().hex[:8]}"
 
@@ -38,7 +38,7 @@ class LiveMux:
     """A Mux emulator and the MUX_* settings that point an app at it."""
 
     server: Any  # streaming.emulator.MuxEmulator
-    handle: Any  # streaming.testing.MuxEmulatorHandle
+    handle: Any  # tests.support.mux.MuxEmulatorHandle
     settings: dict[str, Any]
 
     def env(self) -> dict[str, str]:
@@ -58,8 +58,9 @@ def start_mux(webhook_url: str | None) -> LiveMux:
     """A Mux emulator in this process (background thread), delivering webhooks to `webhook_url`."""
     from django.test import override_settings
 
-    from streaming import mux, testing
+    from streaming import mux
     from streaming.emulator import EmulatorConfig, MuxEmulator
+    from tests.support import mux as testing
 
     config = EmulatorConfig(
         token_id=testing.TEST_TOKEN_ID,
@@ -124,6 +125,9 @@ def live_env(django_db_setup: None, live_mux: LiveMux) -> dict[str, str]:
         "MONGO_DB": LIVE_MONGO_DB,
         "REDIS_URL": settings.REDIS_URL,
         "LOG_LEVEL": "WARNING",
+        # The proof tests check immediate reuse detection; the default 15 s grace window has its own
+        # tests (accounts/tests/test_token_storage.py).
+        "JWT_REFRESH_GRACE_SECONDS": "0",
         **live_mux.env(),
     }
     return servers.app_env(overrides)
@@ -147,7 +151,7 @@ def live_server_proc(
 class Live:
     base_url: str
     proc: servers.Managed
-    mux: Any  # streaming.testing.MuxEmulatorHandle (webhooks delivered to the live server)
+    mux: Any  # tests.support.mux.MuxEmulatorHandle (webhooks delivered to the live server)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"

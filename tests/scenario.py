@@ -94,7 +94,7 @@ def inprocess_api(host: str = "testserver") -> Api:
 
 
 def live_api(base_url: str) -> Api:
-    from tests import servers
+    from tests.support import servers
 
     def call(method: str, path: str, *, token: str | None = None, body: Any = None) -> Reply:
         if isinstance(body, Raw):

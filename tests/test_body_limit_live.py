@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import scenario, servers
+from tests import scenario
+from tests.support import servers
 
 pytestmark = [pytest.mark.live]
 

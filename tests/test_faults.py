@@ -31,8 +31,9 @@ from typing import Any
 
 import pytest
 
-from tests import scenario, servers
+from tests import scenario
 from tests.fixtures import start_mux
+from tests.support import servers
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
@@ -462,7 +463,7 @@ def _webhook(event_id: str) -> scenario.Raw:
 
 
 def stack_secret() -> str:
-    from streaming import testing
+    from tests.support import mux as testing
 
     return testing.TEST_WEBHOOK_SECRET
 

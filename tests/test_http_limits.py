@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests import routes, scenario, servers
+from tests import routes, scenario
+from tests.support import servers
 
 pytestmark = [pytest.mark.live]
 

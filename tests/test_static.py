@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import servers
+from tests.support import servers
 
 ROOT = servers.ROOT
 APP_PACKAGES = ("accounts", "catalog", "streaming", "webhooks", "learnstream")

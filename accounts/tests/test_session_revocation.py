@@ -60,7 +60,7 @@ def _password_change(user: Any, admin: Any) -> None:
 
 
 def _refresh_reuse(user: Any, admin: Any) -> None:
-    settings.JWT_REFRESH_GRACE_SECONDS = 0  # reuse at once, not a duplicate within the grace window
+    # The test sets JWT_REFRESH_GRACE_SECONDS = 0: a reuse at once, not a duplicate within the window.
     _access, rt1 = issue_token_pair(user)
     client = bearer("unused")
     client.credentials()
@@ -80,6 +80,7 @@ TRIGGERS: dict[str, Callable[[Any, Any], None]] = {
 
 @pytest.mark.parametrize("trigger", TRIGGERS.values(), ids=TRIGGERS.keys())
 def test_revocation_ends_browser_sessions(trigger, student, admin_user, settings):
+    settings.JWT_REFRESH_GRACE_SECONDS = 0
     session = session_for(student)
     bystander = session_for(admin_user, "/admin/login/")
 

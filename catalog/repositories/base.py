@@ -74,6 +74,17 @@ def drop_indexes(name: str, index_names: tuple[str, ...]) -> list[str]:
     return dropped
 
 
+def insert_new(col: Collection[Document], doc: Document) -> None:
+    """Insert a document whose `_id` we just generated. pymongo retries a write once when the answer is
+    lost; if the first attempt had landed, the retry fails on our own `_id`: the insert happened, so
+    that is success, not an error (only a unique index on another field can really refuse it)."""
+    try:
+        col.insert_one(doc)
+    except DuplicateKeyError as exc:
+        if duplicate_key_field(exc) != "_id":
+            raise
+
+
 def duplicate_key_field(exc: DuplicateKeyError) -> str:
     details = exc.details or {}
     key_pattern = details.get("keyPattern") or details.get("keyValue") or {}

@@ -20,6 +20,7 @@ from catalog.repositories.base import (
     DuplicateKey,
     collection,
     duplicate_key_field,
+    insert_new,
     is_object_id,
     oid,
     oids,
@@ -135,7 +136,7 @@ class CourseRepository:
             "updated_at": now,
         }
         try:
-            self.col.insert_one(doc)
+            insert_new(self.col, doc)
         except DuplicateKeyError as exc:
             raise DuplicateKey(duplicate_key_field(exc)) from exc
         return _to_course(doc)

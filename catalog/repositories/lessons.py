@@ -19,13 +19,16 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.operations import IndexModel
 
-from catalog.repositories.base import Document, collection, is_object_id, oid, oids
+from catalog.repositories.base import Document, collection, insert_new, is_object_id, oid, oids
 from catalog.types import Lesson, LessonContext, LessonStats, LessonVideo, VideoState
 
 COLLECTION = "lessons"
 INDEXES = [
     IndexModel([("course_id", ASCENDING), ("created_at", ASCENDING)], name="course_created_at"),
-    # Webhooks find the lesson by upload id or asset id when the passthrough is missing or unusable.
+    # Webhooks find the lesson by any of its Mux ids when the passthrough is missing or unusable:
+    # `mux_ids`, multikey, kept beside `video` so the sub-document stays as the lifecycle wrote it. The
+    # per-field indexes serve the admin's search by Mux id.
+    IndexModel([("mux_ids", ASCENDING)], name="mux_ids", sparse=True),
     IndexModel([("video.upload_id", ASCENDING)], name="video_upload_id", sparse=True),
     IndexModel([("video.asset_id", ASCENDING)], name="video_asset_id", sparse=True),
     IndexModel([("video.playback_asset_id", ASCENDING)], name="video_playback_asset_id", sparse=True),
@@ -64,6 +67,12 @@ def _to_lesson_video(doc: dict[str, Any]) -> LessonVideo:
         title=str(doc.get("title") or ""),
         video=dict(video) if isinstance(video, dict) else {"status": "none"},
     )
+
+
+def _mux_ids(video: VideoState) -> list[str]:
+    """Every Mux id that can name this lesson in an event (one multikey index serves them all)."""
+    ids = (video.get("upload_id"), video.get("asset_id"), video.get("playback_asset_id"))
+    return sorted({str(i) for i in ids if i})
 
 
 def _rev_filter(expected_rev: int) -> Any:
@@ -127,7 +136,7 @@ class LessonRepository:
             "created_at": now,
             "updated_at": now,
         }
-        self.col.insert_one(doc)
+        insert_new(self.col, doc)
         return _to_lesson(doc)
 
     def get(self, *, lesson_id: str) -> Lesson | None:
@@ -238,27 +247,19 @@ class LessonRepository:
     def video_find(
         self, *, lesson_id: str | None, upload_id: str | None, asset_id: str | None
     ) -> LessonVideo | None:
-        """The lesson an event refers to: by passthrough (our lesson id), else upload id, else asset id."""
-        clauses: list[dict[str, Any]] = []
+        """The lesson an event refers to: by passthrough (our lesson id, authoritative when it names a
+        lesson), else by any of its Mux ids. Each lookup is one indexed equality query: `$or` across
+        fields is a collection scan on some servers (SecantusDB), which made webhook processing crawl."""
         oid = _object_id(lesson_id)
         if oid is not None:
-            clauses.append({"_id": oid})
-        if upload_id:
-            clauses.append({"video.upload_id": upload_id})
-        if asset_id:
-            clauses.append({"video.asset_id": asset_id})
-            clauses.append({"video.playback_asset_id": asset_id})
-        if not clauses:
+            doc = self.col.find_one({"_id": oid}, _VIDEO_PROJECTION)
+            if doc is not None:
+                return _to_lesson_video(doc)
+        mux_ids = [i for i in (upload_id, asset_id) if i]
+        if not mux_ids:
             return None
-        docs = list(self.col.find({"$or": clauses}, _VIDEO_PROJECTION).limit(4))
-        if not docs:
-            return None
-        if oid is not None:
-            # The passthrough is authoritative when it names an existing lesson.
-            for doc in docs:
-                if doc["_id"] == oid:
-                    return _to_lesson_video(doc)
-        return _to_lesson_video(docs[0])
+        doc = self.col.find_one({"mux_ids": {"$in": mux_ids}}, _VIDEO_PROJECTION)
+        return _to_lesson_video(doc) if doc is not None else None
 
     def video_compare_and_set(
         self, *, lesson_id: str, expected_rev: int, video: VideoState, duration: float | None = None
@@ -269,11 +270,27 @@ class LessonRepository:
             return False
         new_video = dict(video)
         new_video["rev"] = expected_rev + 1
-        update: dict[str, Any] = {"video": new_video}
+        update: dict[str, Any] = {"video": new_video, "mux_ids": _mux_ids(new_video)}
         if duration is not None:
             update["duration"] = duration
         result = self.col.update_one({"_id": oid, "video.rev": _rev_filter(expected_rev)}, {"$set": update})
         return result.modified_count == 1
+
+    def video_mux_ids_backfill(self) -> int:
+        """Give lessons written before `mux_ids` existed their ids (idempotent; returns how many).
+        Does not bump `rev`: the state does not change, only how it is found."""
+        missing = {
+            "mux_ids": {"$exists": False},
+            "$or": [{"video.upload_id": {"$type": "string"}}, {"video.asset_id": {"$type": "string"}}],
+        }
+        updated = 0
+        for doc in self.col.find(missing, {"video": 1}):
+            ids = _mux_ids(doc.get("video") or {})
+            result = self.col.update_one(
+                {"_id": doc["_id"], "mux_ids": {"$exists": False}}, {"$set": {"mux_ids": ids}}
+            )
+            updated += result.modified_count
+        return updated
 
     def video_retired_asset_remove(self, *, lesson_id: str, asset_id: str) -> None:
         """Forget a superseded asset once Mux has deleted it (does not bump `rev`: no state change)."""

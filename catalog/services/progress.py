@@ -48,9 +48,37 @@ def progress_record(
     position = _seconds(position)
     if duration is not None and duration > 0:
         position = min(position, duration)
-    if watched_seconds is not None:
-        watched_seconds = _seconds(watched_seconds)
     completed = bool(duration and duration > 0 and position >= COMPLETION_THRESHOLD * duration)
+    return _advance(
+        actor=actor,
+        lesson_access=lesson_access,
+        preview=preview,
+        position=position,
+        completed=completed,
+        watched_seconds=_seconds(watched_seconds) if watched_seconds is not None else None,
+    )
+
+
+def progress_complete(*, actor: Actor, lesson_id: str) -> ProgressView:
+    """Mark the lesson completed (idempotent; completion is never undone)."""
+    lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
+    return _advance(
+        actor=actor, lesson_access=lesson_access, preview=preview, position=None, completed=True,
+        watched_seconds=None,
+    )  # fmt: skip
+
+
+def _advance(
+    *,
+    actor: Actor,
+    lesson_access: LessonAccess,
+    preview: bool,
+    position: float | None,
+    completed: bool,
+    watched_seconds: float | None,
+) -> ProgressView:
+    """The one upsert both writes share (`$max`: never backwards), rendered as the learner sees it."""
+    lesson_id = lesson_access["lesson_id"]
     progress = ProgressRepository().advance(
         user_id=actor.id or 0,
         lesson_id=lesson_id,
@@ -58,22 +86,6 @@ def progress_record(
         position=position,
         completed=completed,
         watched_seconds=watched_seconds,
-        preview=preview,
-        now=now(),
-    )
-    return progress_view(progress=progress, lesson_id=lesson_id, duration=duration)
-
-
-def progress_complete(*, actor: Actor, lesson_id: str) -> ProgressView:
-    """Mark the lesson completed (idempotent; completion is never undone)."""
-    lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
-    progress = ProgressRepository().advance(
-        user_id=actor.id or 0,
-        lesson_id=lesson_id,
-        course_id=lesson_access["course_id"],
-        position=None,
-        completed=True,
-        watched_seconds=None,
         preview=preview,
         now=now(),
     )

@@ -1,5 +1,6 @@
-"""Catalog test fixtures. `make_course` is a fast builder (two MongoDB writes whatever the number of
-lessons: SecantusDB writes cost ~10 ms); the services themselves are exercised by the API tests."""
+"""Catalog test fixtures. `make_course` builds through the repositories (the same documents the services
+write, without the per-write cache invalidations and slug searches); the services themselves are
+exercised by the API tests."""
 
 from collections.abc import Callable
 from typing import Any
@@ -9,16 +10,18 @@ from django.utils.text import slugify
 
 from catalog import selectors, services
 from catalog.cache import catalog_invalidate
-from catalog.repositories.base import collection, new_id, oid
+from catalog.repositories.base import new_id
+from catalog.repositories.courses import CourseRepository
+from catalog.repositories.lessons import LessonRepository
 from catalog.services.common import now as now_ms
-from catalog.tests.helpers import (
+from catalog.types import Course, Lesson
+from learnstream.permissions import Actor
+from tests.support.roundtrips import (
     MongoCommandRecorder,
     RedisCommandRecorder,
     command_recorder,
     redis_recorder,
 )
-from catalog.types import Course, Lesson
-from learnstream.permissions import Actor
 
 
 @pytest.fixture
@@ -39,37 +42,31 @@ def make_course(db: None) -> Callable[..., Course]:
         n = next(counter)
         title = title or f"Course {n}"
         now = now_ms()
+        courses, lessons_repo = CourseRepository(), LessonRepository()
         course_id = new_id()
+        slug = slugify(title) if title != f"Course {n}" else f"course-{n}-{course_id[-6:]}"
+        courses.insert(
+            course_id=course_id, title=title, slug=slug, description=description, tags=tags or [],
+            level=level, owner_id=owner.id, now=now,
+        )  # fmt: skip
         lesson_durations = durations if durations is not None else [100.0] * lessons
-        lesson_ids = [new_id() for _ in lesson_durations]
+        lesson_ids = [
+            lessons_repo.insert(
+                lesson_id=new_id(), course_id=course_id, title=f"Lesson {i + 1}", description="",
+                is_preview=False, duration=duration, now=now,
+            )["id"]
+            for i, duration in enumerate(lesson_durations)
+        ]  # fmt: skip
         if lesson_ids:
-            collection("lessons").insert_many(
-                [
-                    {
-                        "_id": oid(lid),
-                        "course_id": oid(course_id),
-                        "title": f"Lesson {i + 1}",
-                        "description": "",
-                        "duration": duration,
-                        "is_preview": False,
-                        "video": {"status": "none"},
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i, (lid, duration) in enumerate(zip(lesson_ids, lesson_durations, strict=True))
-                ]
+            courses.replace_lesson_order(
+                course_id=course_id, expected=[], new_order=lesson_ids, now=now, unless_status="archived"
             )
-        doc: dict[str, Any] = {
-            "_id": oid(course_id), "title": title, "title_sort": title.casefold(),
-            "slug": f"{slugify(title)}" if title != f"Course {n}" else f"course-{n}-{course_id[-6:]}",
-            "description": description, "tags": tags or [], "level": level,
-            "status": "published" if publish else "draft", "owner_id": owner.id,
-            "lesson_ids": [oid(lid) for lid in lesson_ids], "created_at": now, "updated_at": now,
-        }  # fmt: skip
         if publish:
             assert lesson_ids, "a published course needs lessons"
-            doc["published_at"] = now
-        collection("courses").insert_one(doc)
+            courses.transition(
+                course_id=course_id, from_statuses=("draft",), to_status="published", now=now,
+                require_lessons=True, set_published_at=True,
+            )  # fmt: skip
         catalog_invalidate()
         course = selectors.course_get(course_id=course_id)
         assert course is not None

@@ -1,8 +1,13 @@
 """Published-catalog caching: served from Redis, invalidated by every write, short TTL backstop,
 per-viewer pages never cached; enrollment lookups cached and invalidated."""
 
+import logging
+import threading
+import time
+
 import pytest
 from django.core.cache import cache
+from pymongo.errors import ServerSelectionTimeoutError
 
 from catalog import cache as catalog_cache
 from catalog import selectors
@@ -151,3 +156,91 @@ def test_cold_public_list_costs_the_same_for_any_page_size(
         ("find", "courses"),  # the page
         ("aggregate", "lessons"),  # total_duration for the whole page
     ]
+
+
+# --- stampede protection (catalog.cache.cached_read) -------------------------------------------------
+def _slow_compute(calls, value, delay=0.3):
+    def compute():
+        calls.append(threading.get_ident())
+        time.sleep(delay)
+        return value, True
+
+    return compute
+
+
+def test_one_recompute_per_key_however_many_readers_miss_at_once():
+    calls, results = [], []
+    barrier = threading.Barrier(8)
+
+    def read():
+        barrier.wait()
+        results.append(catalog_cache.cached_read("catalog:test:stampede", _slow_compute(calls, "page")))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(calls) == 1
+    assert [(r.value, r.stale) for r in results] == [("page", False)] * 8
+
+
+def test_readers_get_the_current_copy_at_once_while_one_recomputes(settings):
+    catalog_cache.cached_read("catalog:test:busy", lambda: ("old", True))
+    settings.CATALOG_CACHE_TTL_SECONDS = 0  # every copy is past its freshness
+    calls = []
+    slow = threading.Thread(
+        target=catalog_cache.cached_read, args=("catalog:test:busy", _slow_compute(calls, "new", delay=1.0))
+    )
+    slow.start()
+    time.sleep(0.2)  # the slow reader holds the recompute lock
+
+    started = time.monotonic()
+    other = catalog_cache.cached_read("catalog:test:busy", _slow_compute(calls, "never"))
+    elapsed = time.monotonic() - started
+    slow.join()
+
+    assert (other.value, other.stale, len(calls)) == ("old", False, 1)
+    assert elapsed < 0.5
+    assert catalog_cache.cached_read("catalog:test:busy", lambda: ("later", True)).value in ("new", "later")
+
+
+def test_a_failed_recompute_is_logged_and_backs_off(settings, caplog):
+    catalog_cache.cached_read("catalog:test:down", lambda: ("last", True))
+    settings.CATALOG_CACHE_TTL_SECONDS = 0
+    attempts = []
+
+    def failing():
+        attempts.append(1)
+        raise ServerSelectionTimeoutError("MongoDB did not answer")
+
+    with caplog.at_level(logging.WARNING, logger="catalog.cache"):
+        first = catalog_cache.cached_read("catalog:test:down", failing)
+        second = catalog_cache.cached_read("catalog:test:down", failing)
+
+    assert [(r.value, r.stale) for r in (first, second)] == [("last", True), ("last", True)]
+    assert attempts == [1]  # the second reader did not hit the store again during the back-off
+    assert [r.getMessage() for r in caplog.records if r.name == "catalog.cache"] == [
+        "catalog cache: recompute of catalog:test:down failed (ServerSelectionTimeoutError); backing off"
+    ]
+
+
+def test_after_a_write_readers_wait_for_the_one_recompute_instead_of_all_computing():
+    catalog_cache.cached_read("catalog:test:write", lambda: ("before", True))
+    catalog_cache.catalog_invalidate()
+    calls, results = [], []
+    barrier = threading.Barrier(6)
+
+    def read():
+        barrier.wait()
+        results.append(catalog_cache.cached_read("catalog:test:write", _slow_compute(calls, "after")))
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(calls) == 1
+    assert [r.value for r in results] == ["after"] * 6  # never the copy from before the write

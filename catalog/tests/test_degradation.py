@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from catalog import selectors
 from catalog.indexes import ensure_indexes
 from catalog.repositories.base import collection, oid
-from catalog.tests import servers
 from catalog.tests.helpers import assert_error
 from learnstream import mongo
+from tests.support import servers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.live]
 
@@ -28,8 +28,7 @@ BOUND_SECONDS = 2.5  # server selection (0.3 s) plus generous scheduling slack o
 def own_mongo(settings, tmp_path):
     """A private SecantusDB on disk, so it can be killed and restarted without touching other tests."""
     original_uri = settings.MONGO_URI
-    server = servers.secantus(servers.free_port(), tmp_path / "mongo", tmp_path / "secantus.log")
-    server.start()
+    server = servers.start_secantus(tmp_path)  # on disk with --sync-on-commit
     settings.MONGO_URI = f"mongodb://127.0.0.1:{server.port}"
     settings.MONGO_TIMEOUT_MS = TIMEOUT_MS
     mongo.close_client()
@@ -45,8 +44,7 @@ def own_mongo(settings, tmp_path):
 
 @pytest.fixture
 def own_redis(settings, tmp_path):
-    server = servers.redis(servers.free_port(), tmp_path / "redis.log")
-    server.start()
+    server = servers.start_redis(tmp_path)
     caches = copy.deepcopy(settings.CACHES)
     for alias in ("default", "ratelimit"):
         caches[alias]["LOCATION"] = f"redis://127.0.0.1:{server.port}/0"

@@ -93,6 +93,7 @@ def test_a_cold_list_reads_the_generation_with_the_page_then_stores_the_page(
         ["MGET", GEN, key],
         ["SET", GEN],  # NX: start the generation (a concurrent starter wins, we read it back)
         ["GET", GEN],
+        ["SET", f"{key}:recompute:{cache.get(GEN)}"],  # NX: the one recompute of this page
         ["SET", key],
     ]
 

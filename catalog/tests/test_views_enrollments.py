@@ -204,3 +204,13 @@ def test_fifty_concurrent_enrollments_make_exactly_one_row(client_for, student, 
     assert statuses.count(201) == 1
     assert statuses.count(200) == 49
     assert Enrollment.objects.filter(user=student, course_id=course["id"]).count() == 1
+
+
+def test_an_empty_course_filter_is_refused_not_ignored(client_for, admin_user, student, make_course):
+    course = make_course(admin_user, lessons=1, publish=True)
+    services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
+    admin = client_for(admin_user)
+
+    body = assert_error(admin.get("/api/v1/enrollments/?course="), 400, "validation_error")
+
+    assert body["details"] == {"course": ["This field may not be blank."]}

@@ -183,3 +183,22 @@ def _ready(new: VideoState, event: VideoEvent, old: VideoState) -> Decision:
     new["duration"] = asset.duration
     new["retired_asset_ids"] = retired
     return Decision("applied", new, duration=float(asset.duration or 0.0))
+
+
+def pipeline_started(*, video: VideoState, upload_id: str) -> VideoState:
+    """The state after a new direct upload becomes the lesson's pipeline. The playable video (if any)
+    stays; an unfinished or errored previous asset nobody can play is retired (deleted at Mux later)."""
+    new = dict(video)
+    retired = list(video.get("retired_asset_ids") or [])
+    old_asset = video.get("asset_id")
+    if old_asset and old_asset != video.get("playback_asset_id") and old_asset not in retired:
+        retired.append(old_asset)
+    new.update(
+        status=STATUS_WAITING_UPLOAD,
+        upload_id=upload_id,
+        asset_id=None,
+        event_at=None,
+        errors=None,
+        retired_asset_ids=retired,
+    )
+    return new

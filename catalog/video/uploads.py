@@ -14,7 +14,7 @@ from catalog.services.lessons import lesson_create
 from catalog.types import VideoState
 from catalog.video.assets import asset_delete_quietly, retired_assets_drain, upload_cancel_quietly
 from catalog.video.lessons import LESSON_NOT_FOUND, lesson_for_video_change
-from catalog.video.state import CAS_ATTEMPTS, STATUS_NONE, STATUS_WAITING_UPLOAD
+from catalog.video.state import CAS_ATTEMPTS, STATUS_NONE, STATUS_WAITING_UPLOAD, pipeline_started
 from learnstream.errors import Conflict, IntegrationError, NotFound, RateLimited
 from learnstream.permissions import Actor
 from streaming import mux
@@ -152,19 +152,7 @@ def _pipeline_replace(*, repo: LessonRepository, lesson_id: str, upload_id: str)
         if current is None:
             raise NotFound(LESSON_NOT_FOUND)
         old = current.video
-        new = dict(old)
-        retired = list(old.get("retired_asset_ids") or [])
-        old_asset = old.get("asset_id")
-        if old_asset and old_asset != old.get("playback_asset_id") and old_asset not in retired:
-            retired.append(old_asset)  # an unfinished or errored previous asset nobody can play
-        new.update(
-            status=STATUS_WAITING_UPLOAD,
-            upload_id=upload_id,
-            asset_id=None,
-            event_at=None,
-            errors=None,
-            retired_asset_ids=retired,
-        )
+        new = pipeline_started(video=old, upload_id=upload_id)
         if repo.video_compare_and_set(lesson_id=lesson_id, expected_rev=int(old.get("rev") or 0), video=new):
             catalog_cache.lesson_invalidate(lesson_id=lesson_id)
             return old

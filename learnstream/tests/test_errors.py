@@ -91,13 +91,15 @@ def test_every_error_class_uses_the_envelope(api_client, student, admin_user, cl
     )
     # A store outage: MongoDB refused (a closed port) and nothing cached. (A Redis outage no longer
     # answers 503 on login: the rate limits degrade to per-process counters, accounts/ratelimits.py.)
-    original_uri = settings.MONGO_URI
+    # Both values are restored before the client is dropped: the cached MongoDB client is rebuilt from
+    # them (by this test's own teardown, too) and must not keep the short timeout for later tests.
+    original = (settings.MONGO_URI, settings.MONGO_TIMEOUT_MS)
     settings.MONGO_URI, settings.MONGO_TIMEOUT_MS = "mongodb://127.0.0.1:9", 200
     mongo.close_client()
     try:
         cases[503] = (api_client.get("/api/v1/courses/"), "service_unavailable")
     finally:
-        settings.MONGO_URI = original_uri
+        settings.MONGO_URI, settings.MONGO_TIMEOUT_MS = original
         mongo.close_client()
 
     for status, (response, code) in cases.items():

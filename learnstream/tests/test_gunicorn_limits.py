@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests import routes, servers
+from tests import routes
+from tests.support import servers
 
 ENVELOPE_CODES = {414: "uri_too_long", 431: "headers_too_large"}
 

@@ -1,7 +1,7 @@
 """A loopback emulator of the subset of the Mux Video API LearnStream uses. See docs/emulator.md.
 
 Framework-free on purpose (stdlib HTTP server, `cryptography` + PyJWT for signing keys), so it runs
-in-process in tests (`streaming.testing`), under `manage.py mux_emulator`, or as
+in-process in tests (`tests.support.mux`), under `manage.py mux_emulator`, or as
 `python -m streaming.emulator`.
 """
 

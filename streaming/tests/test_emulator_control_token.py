@@ -6,7 +6,7 @@ import requests
 
 from streaming.emulator import EmulatorConfig, MuxEmulator
 from streaming.emulator.server import CONTROL_TOKEN_HEADER
-from streaming.testing import MuxEmulatorHandle
+from tests.support.mux import MuxEmulatorHandle
 
 TOKEN = "control-token-for-this-test-0123456789"
 

@@ -9,6 +9,7 @@ from catalog import cache as catalog_cache
 from catalog import selectors, services
 from catalog.repositories.lessons import LessonRepository
 from catalog.types import Course, Lesson
+from catalog.video.state import pipeline_started
 
 
 def course_with_lessons(
@@ -33,9 +34,15 @@ def current(course: Course) -> Course:
 
 
 def video_waiting_upload(lesson_id: str, *, upload_id: str) -> None:
-    """The state an upload request leaves (catalog.video.uploads.video_upload_start), without calling Mux."""
-    video = {"status": "waiting_upload", "upload_id": upload_id, "asset_id": None, "retired_asset_ids": []}
-    assert LessonRepository().video_compare_and_set(lesson_id=lesson_id, expected_rev=0, video=video)  # type: ignore[arg-type]
+    """The state an upload request leaves (`catalog.video.uploads.video_upload_start`: the same state
+    transition and the same compare-and-set), with a chosen upload id instead of one from Mux."""
+    repo = LessonRepository()
+    current = repo.video_get(lesson_id=lesson_id)
+    assert current is not None
+    video = pipeline_started(video=current.video, upload_id=upload_id)
+    assert repo.video_compare_and_set(
+        lesson_id=lesson_id, expected_rev=int(current.video.get("rev") or 0), video=video
+    )
     catalog_cache.lesson_invalidate(lesson_id=lesson_id)
 
 

@@ -3,9 +3,9 @@
 import pytest
 
 from catalog import services
-from catalog.tests.helpers import command_recorder
 from learnstream.permissions import Actor
 from tests.admin.builders import course_with_lessons
+from tests.support.roundtrips import command_recorder
 
 pytestmark = pytest.mark.django_db
 

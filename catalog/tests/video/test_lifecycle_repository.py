@@ -2,9 +2,13 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from bson import ObjectId
 
+from catalog.repositories.base import DuplicateKey, insert_new
+from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
+from learnstream import mongo
 
 
 def _course_and_lesson(db, *, status="published", listed=True, owner_id=7, is_preview=False):
@@ -102,3 +106,62 @@ def test_retired_asset_remove_pulls_one_id(mongo_db):
     )
     repo.video_retired_asset_remove(lesson_id=lesson_id, asset_id="a")
     assert repo.video_get(lesson_id=lesson_id).video["retired_asset_ids"] == ["b"]
+
+
+def test_find_is_one_indexed_equality_query_per_lookup_never_an_or(mongo_db, mongo_commands):
+    _c, lesson_id = _course_and_lesson(mongo.get_db())  # the recorder replaced the client
+    repo = LessonRepository()
+    repo.video_compare_and_set(
+        lesson_id=lesson_id,
+        expected_rev=0,
+        video={"status": "ready", "upload_id": "u9", "asset_id": "a9", "playback_asset_id": "p9"},
+    )
+
+    with mongo_commands.recording():
+        by_passthrough = repo.video_find(lesson_id=lesson_id, upload_id="u9", asset_id="a9")
+        by_playable_asset = repo.video_find(lesson_id=None, upload_id=None, asset_id="p9")
+    filters = [doc["filter"] for doc in mongo_commands.documents]
+
+    assert (by_passthrough.lesson_id, by_playable_asset.lesson_id) == (lesson_id, lesson_id)
+    assert filters == [{"_id": ObjectId(lesson_id)}, {"mux_ids": {"$in": ["p9"]}}]
+    plan = mongo.get_db().lessons.find({"mux_ids": {"$in": ["p9"]}}).explain()
+    assert "mux_ids" in str(plan["queryPlanner"]["winningPlan"])
+
+
+def test_lessons_written_before_mux_ids_are_backfilled_once(mongo_db):
+    _c, lesson_id = _course_and_lesson(mongo_db)
+    mongo_db.lessons.update_one(
+        {"_id": ObjectId(lesson_id)},
+        {"$set": {"video": {"status": "processing", "upload_id": "old-u", "rev": 3}}},
+    )
+    repo = LessonRepository()
+    assert repo.video_find(lesson_id=None, upload_id="old-u", asset_id=None) is None
+
+    assert repo.video_mux_ids_backfill() == 1
+    assert repo.video_mux_ids_backfill() == 0
+    found = repo.video_find(lesson_id=None, upload_id="old-u", asset_id=None)
+    stored = mongo_db.lessons.find_one({"_id": ObjectId(lesson_id)})
+    assert (found.lesson_id, found.video["rev"], stored["mux_ids"]) == (lesson_id, 3, ["old-u"])
+
+
+def test_an_insert_retried_after_it_landed_is_a_success_not_a_duplicate(mongo_db):
+    # What pymongo's retryable write does when the first answer was lost: the same document again.
+    doc = {"_id": ObjectId(), "title": "once"}
+    insert_new(mongo_db.lessons, doc)
+    insert_new(mongo_db.lessons, dict(doc))
+
+    assert list(mongo_db.lessons.find({"_id": doc["_id"]})) == [doc]
+
+
+def test_a_real_unique_violation_still_raises(mongo_db):
+    CourseRepository().insert(
+        course_id=str(ObjectId()), title="A", slug="taken", description="", tags=[], level="beginner",
+        owner_id=1, now=datetime.now(tz=UTC),
+    )  # fmt: skip
+    with pytest.raises(DuplicateKey) as refused:
+        CourseRepository().insert(
+            course_id=str(ObjectId()), title="B", slug="taken", description="", tags=[], level="beginner",
+            owner_id=1, now=datetime.now(tz=UTC),
+        )  # fmt: skip
+    assert refused.value.key == "slug"
+    assert mongo_db.courses.count_documents({"slug": "taken"}) == 1

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 SECANTUS_BIN = ROOT / ".venv-secantus" / "bin" / "secantusd-py"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -100,6 +100,7 @@ class Managed:
     log_path: Path
     pid_override: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cmd: list[str] = field(default_factory=list)  # how to start it again after `kill()`
 
     @property
     def pid(self) -> int:
@@ -115,6 +116,16 @@ class Managed:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=1)
+
+    def kill(self) -> None:
+        """SIGKILL by PID: an abrupt outage, no graceful shutdown; returns once the port is closed."""
+        self.stop(sig=signal.SIGKILL)
+        wait_for_port_closed(self.port)
+
+    def start(self) -> None:
+        """Start the same command again (same port, same on-disk storage) after `kill()` or `stop()`."""
+        self.proc = _spawn(self.cmd, env=None, log_path=self.log_path)
+        wait_for_port(self.port, timeout=60, proc=self.proc)
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -144,27 +155,11 @@ def _spawn(
 def start_redis(workdir: Path, port: int | None = None) -> Managed:
     port = port or free_port()
     log_path = workdir / f"redis-{port}.log"
-    proc = _spawn(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--bind",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        env=None,
-        log_path=log_path,
-    )
+    cmd = [shutil.which("redis-server") or "redis-server", "--bind", LOOPBACK, "--port", str(port),
+           "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(workdir)]  # fmt: skip
+    proc = _spawn(cmd, env=None, log_path=log_path)
     wait_for_port(port, proc=proc)
-    return Managed("redis", port, proc, log_path)
+    return Managed("redis", port, proc, log_path, cmd=cmd)
 
 
 # --- SecantusDB -------------------------------------------------------------------------------------
@@ -179,7 +174,7 @@ def start_secantus(workdir: Path, port: int | None = None, *, storage: str | Non
         cmd.append("--sync-on-commit")
     proc = _spawn(cmd, env=None, log_path=log_path)
     wait_for_port(port, timeout=60, proc=proc)
-    return Managed("mongo", port, proc, log_path, extra={"storage": storage})
+    return Managed("mongo", port, proc, log_path, extra={"storage": storage}, cmd=cmd)
 
 
 # --- PostgreSQL (a throwaway cluster owned by the postgres OS user) ---------------------------------

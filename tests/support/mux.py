@@ -28,9 +28,9 @@ import pytest
 from streaming.emulator import EmulatorConfig, MuxEmulator, signature_header
 from streaming.emulator.server import CONTROL_TOKEN_HEADER
 
-TEST_TOKEN_ID = "test-mux-token-id"  # noqa: S105 - test-only credential
-TEST_TOKEN_SECRET = "test-mux-token-secret"  # noqa: S105
-TEST_WEBHOOK_SECRET = "test-mux-webhook-secret-0123456789"  # noqa: S105 - test-only secret
+TEST_TOKEN_ID = "test-mux-token-id"
+TEST_TOKEN_SECRET = "test-mux-token-secret"
+TEST_WEBHOOK_SECRET = "test-mux-webhook-secret-0123456789"
 
 
 @dataclass
