@@ -6,13 +6,10 @@ to and from BSON ObjectIds happens only inside `catalog/repositories/`.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 T = TypeVar("T")
 
-CourseStatus = Literal["draft", "published", "archived"]
-CourseLevel = Literal["beginner", "intermediate", "advanced"]
-VideoStatus = Literal["none", "waiting_upload", "processing", "ready", "errored", "cancelled"]
 
 COURSE_STATUSES: tuple[str, ...] = ("draft", "published", "archived")
 COURSE_LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")

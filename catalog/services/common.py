@@ -1,7 +1,6 @@
 """What every catalog write shares: the clock (at MongoDB's precision) and the archived refusal."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from learnstream.errors import Conflict
 
@@ -12,5 +11,6 @@ def now() -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-def archived(course: Any = None) -> Conflict:
+def archived() -> Conflict:
+    """The refusal of any change to an archived course (it is read-only)."""
     return Conflict("This course is archived.", details={"status": ["archived"]})

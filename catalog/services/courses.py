@@ -69,7 +69,7 @@ def course_create(
 def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
     """Partial update of editable fields (title, slug, description, tags, level). Archived → 409."""
     if course["status"] == "archived":
-        raise archived(course)
+        raise archived()
     if not fields:
         return course
     try:
@@ -81,7 +81,7 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
             "This slug is already taken.", details={"slug": ["This slug is already taken."]}
         ) from exc
     if updated is None:
-        raise archived(course)
+        raise archived()
     catalog_cache.catalog_invalidate()
     return updated
 
@@ -89,7 +89,7 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
 def course_publish(*, course: Course) -> Course:
     """draft → published (idempotent for published). Needs at least one lesson; archived → 409."""
     if course["status"] == "archived":
-        raise archived(course)
+        raise archived()
     updated = CourseRepository().transition(
         course_id=course["id"],
         from_statuses=("draft", "published"),
@@ -101,7 +101,7 @@ def course_publish(*, course: Course) -> Course:
     if updated is None:
         current = course_get(course_id=course["id"])
         if current is not None and current["status"] == "archived":
-            raise archived(current)
+            raise archived()
         raise Conflict(
             "A course needs at least one lesson to be published.",
             details={"lessons": ["Add at least one lesson before publishing."]},
@@ -116,7 +116,7 @@ def course_unpublish(*, course: Course) -> Course:
         course_id=course["id"], from_statuses=("draft", "published"), to_status="draft", now=now()
     )
     if updated is None:
-        raise archived(course)
+        raise archived()
     catalog_cache.catalog_invalidate()
     return updated
 

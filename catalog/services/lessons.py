@@ -26,7 +26,7 @@ def lesson_create(
 ) -> Lesson:
     """Add a lesson at `position` (1-based; default and out-of-range → last). Archived course → 409."""
     if course["status"] == "archived":
-        raise archived(course)
+        raise archived()
     if len(course["lesson_ids"]) >= MAX_LESSONS_PER_COURSE:
         raise Conflict(
             f"A course can have at most {MAX_LESSONS_PER_COURSE} lessons.",
@@ -53,7 +53,7 @@ def lesson_create(
         raise
     if not added:
         lessons.delete(lesson_id=lesson["id"])
-        raise archived(course)
+        raise archived()
     catalog_cache.catalog_invalidate()
     return lesson
 
@@ -68,7 +68,7 @@ def lesson_update(*, lesson: Lesson, course: Course, fields: dict[str, Any]) -> 
     """Partial update (title, description, is_preview, duration, and position, which moves the lesson
     with the same compare-and-set as a reorder). Archived course → 409."""
     if course["status"] == "archived":
-        raise archived(course)
+        raise archived()
     fields = dict(fields)
     position = fields.pop("position", None)
     updated_lesson = lesson
@@ -107,7 +107,7 @@ def lesson_reorder(*, course: Course, lesson_ids: list[str]) -> Course:
     """Replace the lesson order with a permutation of the current lessons, atomically (one
     single-document update with a compare-and-set on the current set of lessons)."""
     if course["status"] == "archived":
-        raise archived(course)
+        raise archived()
     current = course["lesson_ids"]
     if len(lesson_ids) != len(set(lesson_ids)) or set(lesson_ids) != set(current):
         raise ValidationFailed(
