@@ -9,12 +9,13 @@ from django.conf import settings
 
 from catalog import cache as catalog_cache
 from catalog.repositories.lessons import LessonRepository
-from catalog.selectors import course_get, lesson_get
+from catalog.selectors import course_get, lesson_get, lesson_position, lesson_view
+from catalog.selectors.lessons import LessonView
 from catalog.services.lessons import lesson_create
 from catalog.types import VideoState
 from catalog.video.assets import asset_delete_quietly, retired_assets_drain, upload_cancel_quietly
 from catalog.video.lessons import LESSON_NOT_FOUND, lesson_for_video_change
-from catalog.video.state import CAS_ATTEMPTS, STATUS_NONE, STATUS_WAITING_UPLOAD, pipeline_started
+from catalog.video.state import CAS_ATTEMPTS, STATUS_WAITING_UPLOAD, pipeline_started
 from learnstream.errors import Conflict, IntegrationError, NotFound, RateLimited
 from learnstream.permissions import Actor
 from streaming import mux
@@ -31,20 +32,9 @@ class UploadTicket:
 
 
 @dataclass(frozen=True)
-class AdminUploadLesson:
-    id: str
-    course_id: str
-    title: str
-    description: str
-    duration: float | None
-    is_preview: bool
-    video_status: str
-
-
-@dataclass(frozen=True)
 class AdminUploadResult:
     ticket: UploadTicket
-    lesson: AdminUploadLesson
+    lesson: LessonView  # the lesson as the catalog shows it, with its video status
 
 
 def upload_quota_consume(*, user_id: int) -> None:
@@ -106,15 +96,9 @@ def admin_upload_request(
     stored = lesson_get(lesson_id=context.lesson_id)
     if stored is None:
         raise NotFound(LESSON_NOT_FOUND)
-    lesson = AdminUploadLesson(
-        id=stored["id"],
-        course_id=stored["course_id"],
-        title=stored["title"],
-        description=stored["description"],
-        duration=stored["duration"],
-        is_preview=stored["is_preview"],
-        video_status=str(stored["video"].get("status") or STATUS_NONE),
-    )
+    course = course_get(course_id=stored["course_id"])
+    position = lesson_position(course=course, lesson_id=stored["id"]) if course else 0
+    lesson = lesson_view(lesson=stored, position=position)
     return AdminUploadResult(ticket=ticket, lesson=lesson)
 
 

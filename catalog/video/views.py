@@ -1,6 +1,5 @@
 """Video endpoints: upload URL, signed playback, video deletion (thin: one service call each)."""
 
-from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -111,5 +110,5 @@ class AdminUploadViewSet(viewsets.ViewSet):
         serializer = AdminUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = admin_upload_request(actor=Actor.of(request.user), **serializer.validated_data)
-        data = {**_ticket_data(result.ticket), "lesson": asdict(result.lesson)}
+        data = {**_ticket_data(result.ticket), "lesson": result.lesson}
         return Response(AdminUploadSerializer(data).data, status=status.HTTP_201_CREATED)

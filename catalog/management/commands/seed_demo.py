@@ -99,7 +99,7 @@ def seed_courses(out: OutputWrapper, *, instructor: User) -> Course:
     return course
 
 
-def seed_learning(out: OutputWrapper, *, student: Any, course: Course) -> None:
+def seed_learning(out: OutputWrapper, *, student: User, course: Course) -> None:
     """The first student is enrolled, finished lesson 1 and is halfway through lesson 2."""
     with transaction.atomic():
         services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
