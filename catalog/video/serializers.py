@@ -42,7 +42,7 @@ class AdminUploadLessonSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     duration = serializers.FloatField(allow_null=True)
     is_preview = serializers.BooleanField()
-    video_status = serializers.CharField()
+    video_status = serializers.CharField(source="video.status", default="none")
 
 
 class AdminUploadSerializer(UploadTicketSerializer):

@@ -9,10 +9,9 @@ from django.conf import settings
 
 from catalog import cache as catalog_cache
 from catalog.repositories.lessons import LessonRepository
-from catalog.selectors import course_get, lesson_get, lesson_position, lesson_view
-from catalog.selectors.lessons import LessonView
+from catalog.selectors import course_get, lesson_get
 from catalog.services.lessons import lesson_create
-from catalog.types import VideoState
+from catalog.types import Lesson, VideoState
 from catalog.video.assets import asset_delete_quietly, retired_assets_drain, upload_cancel_quietly
 from catalog.video.lessons import LESSON_NOT_FOUND, lesson_for_video_change
 from catalog.video.state import CAS_ATTEMPTS, STATUS_WAITING_UPLOAD, pipeline_started
@@ -34,7 +33,7 @@ class UploadTicket:
 @dataclass(frozen=True)
 class AdminUploadResult:
     ticket: UploadTicket
-    lesson: LessonView  # the lesson as the catalog shows it, with its video status
+    lesson: Lesson  # as stored; the response shows its video status, never its Mux ids
 
 
 def upload_quota_consume(*, user_id: int) -> None:
@@ -96,10 +95,7 @@ def admin_upload_request(
     stored = lesson_get(lesson_id=context.lesson_id)
     if stored is None:
         raise NotFound(LESSON_NOT_FOUND)
-    course = course_get(course_id=stored["course_id"])
-    position = lesson_position(course=course, lesson_id=stored["id"]) if course else 0
-    lesson = lesson_view(lesson=stored, position=position)
-    return AdminUploadResult(ticket=ticket, lesson=lesson)
+    return AdminUploadResult(ticket=ticket, lesson=stored)
 
 
 def video_upload_start(*, lesson_id: str, title: str = "") -> UploadTicket:
