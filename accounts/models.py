@@ -1,3 +1,4 @@
+import unicodedata
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -43,8 +44,10 @@ SESSION_HASH_SALT = "accounts.User.session_auth_hash.v2"
 
 
 def normalize_email(email: str) -> str:
-    """Emails are case-insensitive logins: stored and compared lower-cased and stripped."""
-    return email.strip().lower()
+    """Emails are case-insensitive logins: stored and compared NFKC-normalised (as Django's login form
+    cleans a username), stripped and lower-cased, so every spelling of one address is one account, also
+    for the rate limits keyed by it."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class RoleFlags:

@@ -232,7 +232,7 @@ def login_attempt_check(*, request: HttpRequest, email: str) -> None:
     """
     if not settings.RATELIMIT_ENABLE:
         return
-    account, network = normalize_email(email), client_network(request)
+    account, network = normalize_email(email)[:254], client_network(request)
     now = time.time()
     counters = [
         _Counter.of(group="login_ip", value=network, now=now),
@@ -253,7 +253,7 @@ def login_attempt_check(*, request: HttpRequest, email: str) -> None:
 def login_succeeded(*, request: HttpRequest, email: str) -> None:
     """Remember the client network as one the account's owner logs in from (exempt from the global
     per-account ceiling)."""
-    key = _known_key(normalize_email(email), client_network(request))
+    key = _known_key(normalize_email(email)[:254], client_network(request))
     ttl = int(settings.LOGIN_KNOWN_NETWORK_DAYS) * 86400
     _local.set(key, 1, ttl)  # also in memory: survives a Redis outage within this process
     try:

@@ -35,7 +35,7 @@ def rate_limited_login(view: View) -> View:
     def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method != "POST":
             return view(request, *args, **kwargs)
-        email = str(request.POST.get(USERNAME_FIELD, ""))[:254]
+        email = str(request.POST.get(USERNAME_FIELD, ""))
         try:
             login_attempt_check(request=request, email=email)
         except RateLimited as exc:

@@ -85,3 +85,25 @@ def test_successful_session_login_still_works(admin_user):
     assert response["Location"] == "/admin/"
     assert client.session[SESSION_KEY] == str(admin_user.pk)
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("path", [ADMIN_LOGIN, API_LOGIN])
+def test_other_spellings_of_the_email_count_against_the_same_account(path, admin_user):
+    """The login form NFKC-normalises and strips the username before looking the user up, so the
+    limit must key the same account for every spelling it accepts (fullwidth letters, padding)."""
+    client = Client()
+    local, domain = admin_user.email.split("@")
+    spellings = [
+        "\uff41" + admin_user.email[1:] if local[0] == "a" else local.upper() + "@" + domain,
+        " " * 300 + admin_user.email,
+        admin_user.email.upper() + "   ",
+        "".join(chr(ord(c) + 0xFEE0) if c.isalpha() and c.isascii() else c for c in local) + "@" + domain,
+        admin_user.email,
+    ]
+    guesses = [post_login(client, path, email, f"wrong-guess-{i:04}") for i, email in enumerate(spellings)]
+
+    blocked = post_login(client, path, admin_user.email, admin_user.raw_password)
+
+    assert [r.status_code for r in guesses] == [200] * 5
+    assert_lockout(blocked)
+    assert SESSION_KEY not in client.session
