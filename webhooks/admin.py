@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from learnstream.admin import ReadOnlyAdminMixin
 from webhooks.models import WebhookEvent, WebhookEventStatus
-from webhooks.selectors import webhook_events_exhausted
+from webhooks.selectors import lease_is_live, webhook_events_exhausted
 from webhooks.services import webhook_events_reprocess
 
 
@@ -31,11 +31,11 @@ class RetryStateFilter(admin.SimpleListFilter):
         if self.value() == "exhausted":
             return queryset & webhook_events_exhausted()
         if self.value() == "scheduled":
-            return queryset.filter(
-                status=WebhookEventStatus.FAILED, next_attempt_at__isnull=False, lease_token__isnull=True
+            return queryset.filter(status=WebhookEventStatus.FAILED, next_attempt_at__isnull=False).exclude(
+                lease_is_live(now=timezone.now())
             )
         if self.value() == "running":
-            return queryset.filter(lease_expires_at__gt=timezone.now())
+            return queryset.filter(lease_is_live(now=timezone.now()))
         return queryset
 
 

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 
 from webhooks.models import WebhookEvent, WebhookEventStatus
+from webhooks.services import MAX_AUTOMATIC_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,22 @@ class ExhaustedEvents:
     oldest_received_at: datetime | None
 
 
-def webhook_events_exhausted() -> QuerySet[WebhookEvent]:
-    """Failed, with no retry scheduled and no worker on it (retries used up, or unusable data)."""
-    return WebhookEvent.objects.filter(
-        status=WebhookEventStatus.FAILED, next_attempt_at__isnull=True, lease_token__isnull=True
+def lease_is_live(*, now: datetime) -> Q:
+    """A worker is on the event. A lapsed lease (a worker that died) no longer counts."""
+    return Q(lease_expires_at__gt=now)
+
+
+def webhook_events_exhausted(*, now: datetime | None = None) -> QuerySet[WebhookEvent]:
+    """Unprocessed events no automatic retry will touch again: failed with no retry scheduled (retries
+    used up, or unusable data), or out of attempts because a worker died on them each time."""
+    moment = now or timezone.now()
+    return (
+        WebhookEvent.objects.exclude(status=WebhookEventStatus.PROCESSED)
+        .exclude(lease_is_live(now=moment))
+        .filter(
+            Q(status=WebhookEventStatus.FAILED, next_attempt_at__isnull=True)
+            | Q(attempts__gte=MAX_AUTOMATIC_ATTEMPTS)
+        )
     )
 
 

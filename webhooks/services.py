@@ -197,9 +197,10 @@ def webhook_events_due(
     )
     if include_exhausted:
         return unprocessed.order_by("received_at", "id")
-    return unprocessed.filter(Q(next_attempt_at__lte=moment) | Q(status=WebhookEventStatus.PENDING)).order_by(
-        "received_at", "id"
-    )
+    # Out of attempts is exhausted however the attempts ended: a handler that kills its worker every
+    # time must not be re-driven for ever.
+    due = Q(next_attempt_at__lte=moment) | Q(status=WebhookEventStatus.PENDING)
+    return unprocessed.filter(due, attempts__lt=MAX_AUTOMATIC_ATTEMPTS).order_by("received_at", "id")
 
 
 def webhook_events_reprocess(*, event_pks: Iterable[int]) -> dict[str, int]:

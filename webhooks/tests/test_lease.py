@@ -27,7 +27,8 @@ from catalog.tests.video.video_helpers import (
     video_of,
 )
 from webhooks.models import WebhookEvent
-from webhooks.services import LEASE_SECONDS, webhook_event_process, webhook_events_due
+from webhooks.selectors import webhook_events_exhausted
+from webhooks.services import LEASE_SECONDS, MAX_AUTOMATIC_ATTEMPTS, webhook_event_process, webhook_events_due
 
 SLOW_DELETE_SECONDS = 2.0
 
@@ -194,3 +195,25 @@ def test_a_pending_event_is_claimed_before_it_is_processed() -> None:
     assert webhook_event_process(event_pk=event.pk) is None
     event.refresh_from_db()
     assert event.attempts == 1
+
+
+@pytest.mark.django_db
+def test_an_event_whose_worker_dies_every_time_runs_out_of_attempts() -> None:
+    """Each claim counts an attempt; a handler that kills its worker every time must stop being re-driven
+    once the attempts are used up, and show up as exhausted for a human."""
+    now = timezone.now()
+    _stored_event(
+        "crashes-always",
+        attempts=MAX_AUTOMATIC_ATTEMPTS,
+        lease_token="6f1c7c1e-8d1e-4d0b-9a57-0d5d1c1b2a03",
+        lease_expires_at=now - timedelta(seconds=1),
+        next_attempt_at=now - timedelta(seconds=1),
+    )
+    _stored_event(
+        "crashed-once", attempts=1, lease_expires_at=now - timedelta(seconds=1), next_attempt_at=now
+    )
+
+    assert list(webhook_events_due().values_list("event_id", flat=True)) == ["crashed-once"]
+    assert list(webhook_events_exhausted().values_list("event_id", flat=True)) == ["crashes-always"]
+    assert replay() == "webhooks_replay: 1 selected, 1 processed, 0 failed, 0 skipped\n"
+    assert WebhookEvent.objects.get(event_id="crashes-always").attempts == MAX_AUTOMATIC_ATTEMPTS
