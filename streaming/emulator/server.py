@@ -652,10 +652,13 @@ class _Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(given.encode(), expected.encode())
 
     def _control(self, method: str, path: str, query: dict[str, list[str]]) -> None:
-        raw = self._read_body()
         if not self._control_allowed():
+            # Refused before the body is read (an unauthenticated caller must not make us buffer it);
+            # the unread body makes the connection unusable, so it is closed after the answer.
+            self.close_connection = True
             self._json(401, {"error": f"control API: missing or wrong {CONTROL_TOKEN_HEADER} header"})
             return
+        raw = self._read_body()
         name, args, path_known = _match(CONTROL_ROUTES, method, path)
         if name is None:
             self._json(405 if path_known else 404, {"error": "unknown control endpoint"})

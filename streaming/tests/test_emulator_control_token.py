@@ -1,6 +1,8 @@
 """The emulator's `/_control/` API off loopback (issue 10, item 15): it can rewrite assets, inject
 faults and read every event, so beyond loopback (a container) it requires a token."""
 
+import socket
+
 import pytest
 import requests
 
@@ -49,3 +51,17 @@ def test_with_a_token_every_control_call_needs_it() -> None:
 
 def test_on_loopback_without_a_token_the_control_api_stays_open(mux_emulator: MuxEmulatorHandle) -> None:
     assert requests.get(f"{mux_emulator.url}/_control/state", timeout=5).status_code == 200
+
+
+def test_a_refused_control_call_is_answered_before_its_body_is_read() -> None:
+    """An unauthenticated caller declaring a huge body gets its 401 at once; nothing is buffered."""
+    with MuxEmulator(EmulatorConfig(reuse_keys=True), control_token=TOKEN) as emulator:
+        host, port = emulator.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(
+                b"POST /_control/reset HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000000000\r\n\r\n{"
+            )
+            answer = sock.recv(4096)
+
+    assert answer.startswith(b"HTTP/1.1 401") or answer.startswith(b"HTTP/1.0 401")
