@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from learnstream.errors import envelope
+from learnstream.errors import body_too_large
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -39,5 +39,5 @@ class BodySizeLimitMiddleware:
             request._stream = io.BytesIO()
             return self.get_response(request)
         if declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return JsonResponse(envelope("request_too_large", "The request body is too large."), status=413)
+            return JsonResponse(body_too_large(), status=413)
         return self.get_response(request)

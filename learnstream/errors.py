@@ -103,6 +103,11 @@ STORE_OUTAGES: tuple[type[BaseException], ...] = (
 )
 
 
+def body_too_large() -> dict[str, Any]:
+    """The 413 envelope, whether Django's own cap or the body-size middleware refused the body."""
+    return envelope("request_too_large", "The request body is too large.")
+
+
 def envelope(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -153,7 +158,7 @@ def to_response(exc: BaseException) -> Response | None:
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(envelope("validation_error", "The request is invalid.", details), status=400)
     if isinstance(exc, RequestDataTooBig):
-        return Response(envelope("request_too_large", "The request body is too large."), status=413)
+        return Response(body_too_large(), status=413)
     if isinstance(exc, TooManyFieldsSent):
         return Response(envelope("request_too_large", "The request has too many fields."), status=400)
     if isinstance(exc, STORE_OUTAGES):

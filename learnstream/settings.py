@@ -142,11 +142,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "learnstream.middleware.RequestLogMiddleware",
-    # Before anything can read a body: one size cap for every body, none read on safe methods.
-    "learnstream.body_limit.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Before anything can read a body (none of the above does), and after CORS and the security headers
+    # so a refused body still reaches a browser as a 413: one size cap, none read on safe methods.
+    "learnstream.body_limit.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

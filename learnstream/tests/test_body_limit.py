@@ -111,3 +111,19 @@ def test_every_unsafe_operation_documents_413() -> None:
         and "413" not in schema["paths"][path][method.lower()]["responses"]
     ]
     assert missing == []
+
+
+def test_a_refused_body_still_carries_the_cors_and_security_headers(settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    response = Client().generic(
+        "POST",
+        "/api/v1/courses/",
+        data=b"x",
+        content_type="application/json",
+        CONTENT_LENGTH=str(OVER_CAP),
+        HTTP_ORIGIN="https://app.example.com",
+    )
+
+    assert response.status_code == 413
+    assert response["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response["X-Content-Type-Options"] == "nosniff"
