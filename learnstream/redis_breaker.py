@@ -48,6 +48,8 @@ class CircuitBreaker:
 
     def before_call(self) -> None:
         """Raise BreakerOpen while open; after the cooldown let exactly one probe through."""
+        if self._failures < self.threshold:  # the closed breaker, every call: no lock (a racy read
+            return  # can let one extra call through while it opens, which is harmless)
         with self._lock:
             if self._failures < self.threshold:
                 return
@@ -61,6 +63,8 @@ class CircuitBreaker:
             raise BreakerOpen(f"Redis at {self.name} is skipped after repeated failures")
 
     def record_success(self) -> None:
+        if self._failures == 0 and self._probe is None:  # nothing to reset: the usual case, no lock
+            return
         with self._lock:
             was_open = self._failures >= self.threshold
             self._failures = 0
@@ -123,9 +127,14 @@ class _BreakerMixin:
     host: str
     port: int
 
+    _breaker: CircuitBreaker | None = None
+
     @property
     def breaker(self) -> CircuitBreaker:
-        return breaker_for(f"{self.host}:{self.port}")
+        # Looked up once per connection (the registry lock is not taken on every command).
+        if self._breaker is None:
+            self._breaker = breaker_for(f"{self.host}:{self.port}")
+        return self._breaker
 
     def _guarded(self, call: Any, *args: Any, success: bool = False, **kwargs: Any) -> Any:
         breaker = self.breaker
