@@ -29,6 +29,7 @@ from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 
 from accounts.models import normalize_email
+from learnstream.counters import fixed_window_incr
 from learnstream.errors import RateLimited
 from learnstream.logging import security_event
 from learnstream.net import client_network
@@ -114,16 +115,9 @@ def _digest(value: str) -> str:
 
 
 def _incr(key: str, ttl: int) -> int:
-    """Count one hit; one Redis round trip for the first hit of a window (like django-ratelimit)."""
+    """Count one hit in Redis; while Redis cannot count, in this process (degraded, not refused)."""
     try:
-        cache = _cache()
-        if cache.add(key, 1, ttl):
-            return 1
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, ttl)
-            return 1
+        return fixed_window_incr(_cache(), key, ttl)
     except _REDIS_DOWN as exc:
         _degraded(exc)
         return _local.incr(key, ttl)

@@ -34,6 +34,7 @@ from django.core.cache import cache, caches
 from django.db import transaction
 
 from catalog.types import LessonAccess
+from learnstream.counters import fixed_window_incr
 from learnstream.errors import STORE_OUTAGES
 
 T = TypeVar("T")
@@ -309,15 +310,7 @@ def analytics_read(*, course_id: str, compute: Callable[[], T]) -> T:
 
 
 # --- 4. upload quota -----------------------------------------------------------------------------------
-def upload_quota_count(*, user_id: int, window: int, ttl: int, limit: int) -> int:
-    """Count one upload in the user's window and return the count (limit + 1 when it cannot be counted:
-    the quota fails closed)."""
-    key = upload_quota_key(user_id, window)
-    quota_cache = caches["ratelimit"]
-    for _ in range(2):
-        quota_cache.add(key, 0, timeout=ttl)
-        try:
-            return int(quota_cache.incr(key))
-        except ValueError:  # expired between add and incr
-            continue
-    return limit + 1
+def upload_quota_count(*, user_id: int, window: int, ttl: int) -> int:
+    """Count one upload in the user's window and return the count. Fails closed: uploads cost money, so
+    a Redis that cannot count refuses them (the error propagates as a 503)."""
+    return fixed_window_incr(caches["ratelimit"], upload_quota_key(user_id, window), ttl)

@@ -17,7 +17,6 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
-from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -146,10 +145,6 @@ def to_response(exc: BaseException) -> Response | None:
         if isinstance(exc, ServiceUnavailable):
             response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_SECONDS)
         return response
-    if isinstance(exc, Ratelimited):
-        response = Response(envelope(RateLimited.code, RateLimited.default_message), status=429)
-        response["Retry-After"] = "60"
-        return response
     if isinstance(exc, Http404):
         return Response(envelope("not_found", "Not found."), status=404)
     if isinstance(exc, DjangoPermissionDenied):
@@ -252,9 +247,3 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if wants_json(request):
         return _json_error(403, "csrf_failed", "CSRF verification failed.")
     return django_csrf_failure(request, reason)
-
-
-def ratelimited_view(request: HttpRequest, exception: Exception) -> HttpResponse:
-    response = _json_error(429, RateLimited.code, RateLimited.default_message)
-    response["Retry-After"] = "60"
-    return response

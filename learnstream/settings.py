@@ -374,11 +374,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- rate limits (django-ratelimit) -----------------------------------------------------------------
-RATELIMIT_USE_CACHE = "ratelimit"
-RATELIMIT_FAIL_OPEN = False
-RATELIMIT_IP_META_KEY = "learnstream.net.client_ip"
-RATELIMIT_VIEW = "learnstream.errors.ratelimited_view"
+# --- rate limits ------------------------------------------------------------------------------------
 # Set to False only for benchmarks; tests exercise the limits against real Redis.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 # Auth surfaces (accounts/ratelimits.py): fixed windows; per-process counters while Redis cannot count.
@@ -469,9 +465,6 @@ if IS_PRODUCTION:
         # W021: preload-list submission commits every subdomain to HTTPS for good; it is the operator's
         # call (SECURE_HSTS_PRELOAD=true), not a default.
         SILENCED_SYSTEM_CHECKS.append("security.W021")
-if not REDIS_URL:
-    # The embedded default has no Redis; per-process counters are acceptable for a single dev server.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- i18n, static -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -45,7 +45,7 @@ def upload_quota_consume(*, user_id: int) -> None:
     now = time.time()
     window = int(now // UPLOAD_QUOTA_WINDOW_SECONDS)
     count = catalog_cache.upload_quota_count(
-        user_id=user_id, window=window, ttl=UPLOAD_QUOTA_WINDOW_SECONDS + 60, limit=limit
+        user_id=user_id, window=window, ttl=UPLOAD_QUOTA_WINDOW_SECONDS + 60
     )
     if count > limit:
         retry_after = int((window + 1) * UPLOAD_QUOTA_WINDOW_SECONDS - now) + 1
