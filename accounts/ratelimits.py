@@ -145,7 +145,7 @@ class _Counter:
         return RateLimited(retry_after=max(1, int(self.window_end - now) + 1))
 
 
-def rate_limit_hit(*, request: HttpRequest, group: str, value: str) -> None:
+def rate_limit_hit(*, group: str, value: str) -> None:
     """Count one request for `value` in `group`; raise RateLimited (429) past the configured rate."""
     if not settings.RATELIMIT_ENABLE:
         return
@@ -157,7 +157,7 @@ def rate_limit_hit(*, request: HttpRequest, group: str, value: str) -> None:
 
 def rate_limit_ip(*, request: HttpRequest, group: str) -> None:
     """Per client network (IPv4 address or IPv6 /64)."""
-    rate_limit_hit(request=request, group=group, value=client_network(request))
+    rate_limit_hit(group=group, value=client_network(request))
 
 
 def _known_key(account: str, network: str) -> str:

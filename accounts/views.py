@@ -177,7 +177,7 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
     @action(detail=False, methods=["post"], url_path="me/password", url_name="me-password")
     def password(self, request: Request) -> Response:
         user_id = request_user_id(request)
-        rate_limit_hit(request=request, group="password_user", value=str(user_id))
+        rate_limit_hit(group="password_user", value=str(user_id))
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_password_change(user_id=user_id, **serializer.validated_data)
