@@ -35,7 +35,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -48,11 +49,16 @@ from urllib3.util.retry import Retry
 from learnstream.errors import IntegrationError
 from streaming.payloads import (
     Asset,
+    PlaybackId,
     SigningKey,
     SigningKeyInfo,
+    StaticRendition,
+    Track,
     Upload,
     asset_from_payload,
     parse_mux_time,
+    static_rendition_from_payload,
+    track_from_payload,
     upload_from_payload,
 )
 
@@ -201,24 +207,81 @@ def _data_dict(response: Any) -> dict[str, Any]:
 _DONE = object()  # a truthy sentinel for calls whose success has no body (DELETE → 204)
 
 
+@dataclass(frozen=True, slots=True)
+class GeneratedSubtitles:
+    """One language of Mux's auto-generated subtitles (`AssetGeneratedSubtitleSettings`)."""
+
+    language_code: str
+    name: str | None = None
+
+
+# The languages `AssetGeneratedSubtitleSettings.language_code` accepts in mux-python 5.1.2.
+GENERATED_SUBTITLE_LANGUAGES = frozenset(
+    {
+        "en", "es", "it", "pt", "de", "fr", "pl", "ru", "nl", "ca", "tr", "sv", "uk", "no", "fi", "sk",
+        "el", "cs", "hr", "da", "ro", "bg",
+    }
+)  # fmt: skip
+DOWNLOAD_RESOLUTION = "highest"  # the static rendition a downloadable course offers (`highest.mp4`)
+
+
+def _asset_request(
+    *,
+    lesson_id: str,
+    title: str | None,
+    url: str | None = None,
+    generated_subtitles: Sequence[GeneratedSubtitles] = (),
+    static_renditions: Sequence[str] = (),
+) -> Any:
+    """`CreateAssetRequest` for a lesson: signed playback, passthrough = lesson id, optional auto captions
+    (an `inputs` entry, with the URL for URL ingest) and static renditions."""
+    if not lesson_id or len(lesson_id) > PASSTHROUGH_MAX_LENGTH:
+        raise ValueError("lesson_id must be 1..255 characters (Mux passthrough limit)")
+    meta = mux_python.AssetMetadata(external_id=lesson_id[:128], title=title[:512] if title else None)
+    inputs = None
+    if url is not None or generated_subtitles:
+        inputs = [
+            mux_python.InputSettings(
+                url=url,
+                generated_subtitles=[
+                    mux_python.AssetGeneratedSubtitleSettings(language_code=g.language_code, name=g.name)
+                    for g in generated_subtitles
+                ]
+                or None,
+            )
+        ]
+    return mux_python.CreateAssetRequest(
+        inputs=inputs,
+        playback_policies=[mux_python.PlaybackPolicy.SIGNED],
+        passthrough=lesson_id,
+        video_quality="basic",
+        meta=meta,
+        static_renditions=[mux_python.CreateStaticRenditionRequest(resolution=r) for r in static_renditions]
+        or None,
+    )
+
+
 # --- Operations -----------------------------------------------------------------------------------------
 
 
 def create_direct_upload(
-    *, lesson_id: str, title: str | None = None, timeout_seconds: int = UPLOAD_TIMEOUT_SECONDS
+    *,
+    lesson_id: str,
+    title: str | None = None,
+    timeout_seconds: int = UPLOAD_TIMEOUT_SECONDS,
+    generated_subtitles: Sequence[GeneratedSubtitles] = (),
+    static_renditions: Sequence[str] = (),
 ) -> Upload:
-    """Create a direct upload whose asset gets a *signed* playback id and `passthrough` = lesson id."""
-    if not lesson_id or len(lesson_id) > PASSTHROUGH_MAX_LENGTH:
-        raise ValueError("lesson_id must be 1..255 characters (Mux passthrough limit)")
-    meta = mux_python.AssetMetadata(external_id=lesson_id[:128], title=title[:512] if title else None)
+    """Create a direct upload whose asset gets a *signed* playback id and `passthrough` = lesson id,
+    plus the auto-generated subtitles and static renditions asked for."""
     request = mux_python.CreateUploadRequest(
         timeout=timeout_seconds,
         cors_origin=settings.MUX_CORS_ORIGIN or None,
-        new_asset_settings=mux_python.CreateAssetRequest(
-            playback_policies=[mux_python.PlaybackPolicy.SIGNED],
-            passthrough=lesson_id,
-            video_quality="basic",
-            meta=meta,
+        new_asset_settings=_asset_request(
+            lesson_id=lesson_id,
+            title=title,
+            generated_subtitles=generated_subtitles,
+            static_renditions=static_renditions,
         ),
     )
     started = datetime.now(tz=UTC)
@@ -339,3 +402,122 @@ def delete_signing_key(key_id: str) -> None:
         lambda c, t: mux_python.SigningKeysApi(c).delete_signing_key(key_id, _request_timeout=t),
         resource=key_id,
     )
+
+
+def create_asset_from_url(
+    *,
+    lesson_id: str,
+    url: str,
+    title: str | None = None,
+    generated_subtitles: Sequence[GeneratedSubtitles] = (),
+    static_renditions: Sequence[str] = (),
+) -> Asset:
+    """Create an asset Mux ingests from `url` (signed playback, passthrough = lesson id). Not retried."""
+    request = _asset_request(
+        lesson_id=lesson_id,
+        title=title,
+        url=url,
+        generated_subtitles=generated_subtitles,
+        static_renditions=static_renditions,
+    )
+    response = _call(
+        "create_asset",
+        lambda c, t: mux_python.AssetsApi(c).create_asset(request, _request_timeout=t),
+        idempotent=False,
+        resource=f"lesson={lesson_id}",
+    )
+    return asset_from_payload(_data_dict(response))
+
+
+def update_asset_passthrough(asset_id: str, *, passthrough: str) -> Asset:
+    """Set an asset's passthrough (an imported asset then names its lesson in every later webhook)."""
+    request = mux_python.UpdateAssetRequest(passthrough=passthrough[:PASSTHROUGH_MAX_LENGTH])
+    response = _call(
+        "update_asset",
+        lambda c, t: mux_python.AssetsApi(c).update_asset(asset_id, request, _request_timeout=t),
+        idempotent=True,
+        resource=asset_id,
+    )
+    return asset_from_payload(_data_dict(response))
+
+
+def create_signed_playback_id(asset_id: str) -> PlaybackId:
+    """Add a *signed* playback id to an asset (not retried: a lost answer may have created one)."""
+    request = mux_python.CreatePlaybackIDRequest(policy=mux_python.PlaybackPolicy.SIGNED)
+    response = _call(
+        "create_asset_playback_id",
+        lambda c, t: mux_python.AssetsApi(c).create_asset_playback_id(asset_id, request, _request_timeout=t),
+        idempotent=False,
+        resource=asset_id,
+    )
+    data = _data_dict(response)
+    return PlaybackId(id=str(data["id"]), policy=str(data.get("policy") or ""))
+
+
+def create_text_track(*, asset_id: str, url: str, language_code: str, name: str, passthrough: str) -> Track:
+    """Ask Mux to fetch a WebVTT file from `url` as a subtitles track. Not retried."""
+    request = mux_python.CreateTrackRequest(
+        url=url,
+        type="text",
+        text_type="subtitles",
+        language_code=language_code,
+        name=name,
+        closed_captions=False,
+        passthrough=passthrough[:PASSTHROUGH_MAX_LENGTH],
+    )
+    response = _call(
+        "create_asset_track",
+        lambda c, t: mux_python.AssetsApi(c).create_asset_track(asset_id, request, _request_timeout=t),
+        idempotent=False,
+        resource=asset_id,
+    )
+    return track_from_payload(_data_dict(response))
+
+
+def delete_text_track(*, asset_id: str, track_id: str) -> None:
+    """Delete a track (already gone, or its asset gone, counts as done)."""
+    _delete(
+        "delete_asset_track",
+        lambda c, t: mux_python.AssetsApi(c).delete_asset_track(asset_id, track_id, _request_timeout=t),
+        resource=f"{asset_id}/{track_id}",
+    )
+
+
+def create_static_rendition(asset_id: str, *, resolution: str = DOWNLOAD_RESOLUTION) -> StaticRendition:
+    """Ask Mux for a static MP4 of an existing asset (the `static_renditions` API; `mp4_support` is
+    deprecated). Not retried."""
+    request = mux_python.CreateStaticRenditionRequest(resolution=resolution)
+    response = _call(
+        "create_asset_static_rendition",
+        lambda c, t: mux_python.AssetsApi(c).create_asset_static_rendition(
+            asset_id, request, _request_timeout=t
+        ),
+        idempotent=False,
+        resource=asset_id,
+    )
+    return static_rendition_from_payload({**_data_dict(response), "asset_id": asset_id})
+
+
+_text_pool: urllib3.PoolManager | None = None
+TEXT_TRACK_MAX_BYTES = 2 * 1024 * 1024
+
+
+def fetch_text_track(url: str) -> str:
+    """GET a text track (WebVTT) from Mux's stream host, e.g. to build a transcript."""
+    global _text_pool
+    if _text_pool is None:
+        _text_pool = urllib3.PoolManager(retries=Retry(total=1, status=0, redirect=0))
+    timeout = float(settings.MUX_REQUEST_TIMEOUT_SECONDS)
+    try:
+        response = _text_pool.request("GET", url, timeout=timeout, preload_content=False)
+        try:
+            body = response.read(TEXT_TRACK_MAX_BYTES + 1)
+        finally:
+            response.release_conn()
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        logger.warning("mux text track fetch failed: %s", type(exc).__name__)
+        raise IntegrationError(UNAVAILABLE_MESSAGE) from exc
+    if response.status != 200 or len(body) > TEXT_TRACK_MAX_BYTES:
+        logger.warning("mux text track fetch: HTTP %s, %d bytes", response.status, len(body))
+        raise IntegrationError(UNAVAILABLE_MESSAGE)
+    return body.decode("utf-8", "replace")

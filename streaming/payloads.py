@@ -27,6 +27,31 @@ class AssetErrors:
 
 
 @dataclass(frozen=True, slots=True)
+class Track:
+    """One track of an asset; LearnStream cares about text tracks (subtitles)."""
+
+    id: str
+    type: str  # "video" | "audio" | "text"
+    status: str  # "preparing" | "ready" | "errored" | "deleted"
+    text_source: str | None  # "uploaded" | "generated_vod" | ...
+    language_code: str | None
+    name: str | None
+    passthrough: str | None
+    asset_id: str | None = None  # set in webhook payloads (`data.asset_id`)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRendition:
+    """One static MP4/M4A file of an asset (`asset.static_renditions.files[]`, or a webhook's data)."""
+
+    id: str
+    name: str | None  # e.g. "highest.mp4"
+    status: str  # "ready" | "preparing" | "skipped" | "errored"
+    resolution: str | None
+    asset_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Asset:
     id: str
     status: str  # "preparing" | "ready" | "errored" (kept as an opaque string if Mux adds values)
@@ -39,6 +64,8 @@ class Asset:
     max_stored_resolution: str | None
     playback_ids: tuple[PlaybackId, ...]
     errors: AssetErrors | None
+    tracks: tuple[Track, ...] = ()
+    static_renditions: tuple[StaticRendition, ...] = ()
 
     @property
     def signed_playback_id(self) -> str | None:
@@ -130,6 +157,31 @@ def _float_or_none(value: Any) -> float | None:
         return None
 
 
+def track_from_payload(data: Mapping[str, Any]) -> Track:
+    """A `Track` from Mux JSON (an asset's `tracks[]`, `data` of POST .../tracks or of a track event)."""
+    return Track(
+        id=str(data["id"]),
+        type=str(data.get("type") or ""),
+        status=str(data.get("status") or ""),
+        text_source=_str_or_none(data.get("text_source")),
+        language_code=_str_or_none(data.get("language_code")),
+        name=_str_or_none(data.get("name")),
+        passthrough=_str_or_none(data.get("passthrough")),
+        asset_id=_str_or_none(data.get("asset_id")),
+    )
+
+
+def static_rendition_from_payload(data: Mapping[str, Any]) -> StaticRendition:
+    """A `StaticRendition` from Mux JSON (`static_renditions.files[]` or a static rendition event)."""
+    return StaticRendition(
+        id=str(data.get("id") or ""),
+        name=_str_or_none(data.get("name")),
+        status=str(data.get("status") or ""),
+        resolution=_str_or_none(data.get("resolution")),
+        asset_id=_str_or_none(data.get("asset_id")),
+    )
+
+
 def asset_from_payload(data: Mapping[str, Any]) -> Asset:
     """Build an `Asset` from Mux JSON (`data` of GET /assets/{id} or of a `video.asset.*` webhook)."""
     playback_ids = tuple(
@@ -145,6 +197,8 @@ def asset_from_payload(data: Mapping[str, Any]) -> Asset:
             type=str(raw_errors.get("type") or ""),
             messages=tuple(str(m) for m in messages) if isinstance(messages, list) else (),
         )
+    raw_renditions = data.get("static_renditions")
+    files = raw_renditions.get("files") if isinstance(raw_renditions, Mapping) else None
     return Asset(
         id=str(data["id"]),
         status=str(data.get("status") or ""),
@@ -157,6 +211,14 @@ def asset_from_payload(data: Mapping[str, Any]) -> Asset:
         max_stored_resolution=_str_or_none(data.get("max_stored_resolution")),
         playback_ids=playback_ids,
         errors=errors,
+        tracks=tuple(
+            track_from_payload(t)
+            for t in (data.get("tracks") or [])
+            if isinstance(t, Mapping) and t.get("id")
+        ),
+        static_renditions=tuple(
+            static_rendition_from_payload(f) for f in (files or []) if isinstance(f, Mapping) and f.get("id")
+        ),
     )
 
 
@@ -202,6 +264,12 @@ class MuxVideoEvent:
     asset_id: str | None
     asset: Asset | None = None
     upload: Upload | None = None
+    track: Track | None = None  # `video.asset.track.*`
+    rendition: StaticRendition | None = None  # `video.asset.static_rendition.*`
+
+
+TRACK_EVENT_PREFIX = "video.asset.track."
+STATIC_RENDITION_EVENT_PREFIX = "video.asset.static_rendition."
 
 
 def passthrough_value(passthrough: str | None, *, key: str) -> str | None:
@@ -228,6 +296,22 @@ def video_event_from_payload(payload: Mapping[str, Any]) -> MuxVideoEvent | None
         raise MalformedPayload(f"{event_type} without data.id")
     created = parse_mux_time(payload.get("created_at"))
     created_at = created.timestamp() if created is not None else None
+    if event_type.startswith((TRACK_EVENT_PREFIX, STATIC_RENDITION_EVENT_PREFIX)):
+        # `data` is the track or rendition, with the asset's id beside it; its `passthrough` is the one
+        # set on the track (LearnStream: its caption id), not the asset's.
+        asset_id = _str_or_none(data.get("asset_id"))
+        if not asset_id:
+            raise MalformedPayload(f"{event_type} without data.asset_id")
+        is_track = event_type.startswith(TRACK_EVENT_PREFIX)
+        return MuxVideoEvent(
+            type=event_type,
+            created_at=created_at,
+            passthrough=_str_or_none(data.get("passthrough")),
+            upload_id=None,
+            asset_id=asset_id,
+            track=track_from_payload(data) if is_track else None,
+            rendition=None if is_track else static_rendition_from_payload(data),
+        )
     if event_type.startswith("video.upload."):
         upload = upload_from_payload(data)
         return MuxVideoEvent(

@@ -38,6 +38,18 @@ class PlaybackGrant:
     thumbnail_url: str
     storyboard_url: str
     expires_at: datetime
+    video_token: str = ""  # the `aud v` token: also signs text tracks and static renditions
+
+    def text_track_url(self, track_id: str) -> str:
+        """Mux serves a ready text track at `{stream}/{playback_id}/text/{track_id}.vtt` (aud v)."""
+        return f"{self._stream_base()}/text/{quote(track_id, safe='')}.vtt?token={self.video_token}"
+
+    def static_rendition_url(self, name: str) -> str:
+        """A static rendition (e.g. `highest.mp4`) at `{stream}/{playback_id}/{name}` (aud v)."""
+        return f"{self._stream_base()}/{quote(name, safe='')}?token={self.video_token}"
+
+    def _stream_base(self) -> str:
+        return self.stream_url.split("?", 1)[0].removesuffix(".m3u8")
 
 
 # --- the signing key ------------------------------------------------------------------------------------
@@ -152,4 +164,5 @@ def _sign_grant(
         thumbnail_url=f"{image_base}/{pid}/thumbnail.jpg?token={thumbnail}",
         storyboard_url=f"{image_base}/{pid}/storyboard.vtt?token={storyboard}",
         expires_at=datetime.fromtimestamp(exp, tz=UTC),
+        video_token=video,
     )

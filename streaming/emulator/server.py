@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -27,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from streaming.emulator import media
-from streaming.emulator.core import ApiError, Emulator, EmulatorConfig, invalid, not_found
+from streaming.emulator.core import ApiError, Emulator, EmulatorConfig, invalid, is_loopback, not_found
 from streaming.emulator.tokens import AUDIENCES, TokenRejected, verify_playback_token
 
 logger = logging.getLogger(__name__)
@@ -36,15 +35,6 @@ CHUNK = 64 * 1024
 API_PREFIXES = ("/video/", "/system/")
 CONTROL_TOKEN_HEADER = "X-Control-Token"  # noqa: S105 - a header name, not a secret
 ERROR_TYPES = {429: "too_many_requests", 500: "internal_server_error", 502: "bad_gateway", 503: "unavailable"}
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -222,6 +212,11 @@ API_ROUTES: list[Route] = [
     _r("GET", rf"/video/v1/assets/{_ID}/playback-ids/{_ID}", "get_asset_playback_id"),
     _r("DELETE", rf"/video/v1/assets/{_ID}/playback-ids/{_ID}", "delete_asset_playback_id"),
     _r("GET", rf"/video/v1/playback-ids/{_ID}", "lookup_playback_id"),
+    _r("POST", r"/video/v1/assets", "create_asset"),
+    _r("POST", rf"/video/v1/assets/{_ID}/tracks", "create_track"),
+    _r("DELETE", rf"/video/v1/assets/{_ID}/tracks/{_ID}", "delete_track"),
+    _r("POST", rf"/video/v1/assets/{_ID}/static-renditions", "create_static_rendition"),
+    _r("DELETE", rf"/video/v1/assets/{_ID}/static-renditions/{_ID}", "delete_static_rendition"),
     _r("POST", r"/(?:system|video)/v1/signing-keys", "create_signing_key"),
     _r("GET", r"/(?:system|video)/v1/signing-keys", "list_signing_keys"),
     _r("GET", rf"/(?:system|video)/v1/signing-keys/{_ID}", "get_signing_key"),
@@ -245,6 +240,7 @@ CONTROL_ROUTES: list[Route] = [
     _r("POST", r"/_control/webhooks/hold", "webhook_hold"),
     _r("POST", r"/_control/webhooks/release", "webhook_release"),
     _r("POST", r"/_control/webhooks/flush", "webhook_flush"),
+    _r("POST", r"/_control/flush", "flush"),
     _r("GET", r"/_control/webhooks/deliveries", "webhook_deliveries"),
     _r("GET", r"/_control/webhooks/events", "webhook_events"),
     _r("POST", r"/_control/webhooks/events", "webhook_emit"),
@@ -272,6 +268,12 @@ def _no_content(fn: Callable[[], None]) -> tuple[int, Any]:
 PLAYBACK_ROUTES = [
     (re.compile(r"/stream/([A-Za-z0-9]+)\.m3u8"), "stream", "playlist"),
     (re.compile(r"/stream/([A-Za-z0-9]+)/source"), "stream", "source"),
+    (re.compile(r"/stream/([A-Za-z0-9]+)/text/([A-Za-z0-9]+)\.vtt"), "stream", "text"),
+    (
+        re.compile(r"/stream/([A-Za-z0-9]+)/((?:highest|capped-1080p|\d{3,4}p)\.mp4|audio\.m4a)"),
+        "stream",
+        "rendition",
+    ),
     (re.compile(r"/image/([A-Za-z0-9]+)/thumbnail\.(jpg|png|webp)"), "thumbnail", "image"),
     (re.compile(r"/image/([A-Za-z0-9]+)/storyboard\.(jpg|png|webp)"), "storyboard", "image"),
     (re.compile(r"/image/([A-Za-z0-9]+)/storyboard\.(vtt|json)"), "storyboard", "storyboard"),
@@ -473,6 +475,16 @@ class _Handler(BaseHTTPRequestHandler):
                 lambda: core.delete_asset_playback_id(args[0], args[1])
             ),
             "lookup_playback_id": lambda: (200, {"data": core.lookup_playback_id(args[0])}),
+            "create_asset": lambda: (201, {"data": core.create_asset(payload)}),
+            "create_track": lambda: (201, {"data": core.create_track(args[0], payload)}),
+            "delete_track": lambda: _no_content(lambda: core.delete_track(args[0], args[1])),
+            "create_static_rendition": lambda: (
+                201,
+                {"data": core.create_static_rendition(args[0], payload)},
+            ),
+            "delete_static_rendition": lambda: _no_content(
+                lambda: core.delete_static_rendition(args[0], args[1])
+            ),
             "create_signing_key": lambda: (201, {"data": core.create_signing_key()}),
             "list_signing_keys": lambda: (200, {"data": core.list_signing_keys(limit=limit, page=page)}),
             "get_signing_key": lambda: (200, {"data": core.get_signing_key(args[0])}),
@@ -609,6 +621,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, content_type="application/vnd.apple.mpegurl", headers=cors)
         elif what == "source":
             self._send_file(source, cors)
+        elif what == "text":
+            text = core.text_track(asset["id"], found.group(2))
+            if text is None:
+                self._text(404, "Text track not found.", headers=cors)
+            else:
+                self._send(200, text, content_type="text/vtt; charset=utf-8", headers=cors)
+        elif what == "rendition":
+            if core.rendition_file(asset["id"], found.group(2)) is None:
+                self._text(404, "Static rendition not found.", headers=cors)
+            else:
+                self._send_file(source, cors)
         elif what == "image":
             content_type, image = media.IMAGES[found.group(2)]
             self._send(200, image, content_type=content_type, headers=cors)
@@ -795,6 +818,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _c_webhook_flush(self, args: tuple[str, ...], payload: dict[str, Any]) -> tuple[int, Any]:
         drained = self.emu.emulator.webhooks.flush(float(payload.get("timeout", 10.0)))
         return 200, {"drained": drained, **self.emu.emulator.webhooks.status()}
+
+    def _c_flush(self, args: tuple[str, ...], payload: dict[str, Any]) -> tuple[int, Any]:
+        """Wait for background work (URL downloads, due transitions), then for webhook deliveries."""
+        timeout = float(payload.get("timeout", 10.0))
+        core = self.emu.emulator
+        drained = core.timers.wait_idle(timeout) and core.webhooks.flush(timeout)
+        return 200, {"drained": drained, **core.webhooks.status()}
 
     def _c_webhook_deliveries(self, args: tuple[str, ...], payload: dict[str, Any]) -> tuple[int, Any]:
         return 200, {"deliveries": self.emu.emulator.webhooks.deliveries()}

@@ -186,6 +186,11 @@ class MuxEmulatorHandle:
         result = self.control("POST", "webhooks/flush", {"timeout": timeout})
         assert result["drained"], f"webhook deliveries still pending after {timeout}s: {result}"
 
+    def flush(self, timeout: float = 15.0) -> None:
+        """Block until background work (URL downloads, text tracks) and then webhook deliveries are done."""
+        result = self.control("POST", "flush", {"timeout": timeout})
+        assert result["drained"], f"emulator work still pending after {timeout}s: {result}"
+
     def deliveries(self) -> list[dict[str, Any]]:
         """Every delivery attempt: `{event_id, type, attempt, status, error, fault, duplicate, ...}`."""
         return list(self.control("GET", "webhooks/deliveries")["deliveries"])
