@@ -87,11 +87,16 @@ def _to_course(doc: Document) -> Course:
     }
 
 
+def _one_of(values: tuple[str, ...]) -> Any:
+    # An equality where one value will do: SecantusDB counts a one-element `$in` about half as fast.
+    return values[0] if len(values) == 1 else {"$in": list(values)}
+
+
 def _build_filter(query: CourseQuery) -> Document:
     # Built only from typed, validated values: no client-supplied dict ever becomes a filter.
-    visibility: list[Document] = [{"status": {"$in": list(query.statuses)}}]
+    visibility: list[Document] = [{"status": _one_of(query.statuses)}]
     if query.or_owner_id is not None and query.or_owner_statuses:
-        visibility.append({"owner_id": query.or_owner_id, "status": {"$in": list(query.or_owner_statuses)}})
+        visibility.append({"owner_id": query.or_owner_id, "status": _one_of(query.or_owner_statuses)})
     clauses: list[Document] = [visibility[0] if len(visibility) == 1 else {"$or": visibility}]
     if query.owner_id is not None:
         clauses.append({"owner_id": query.owner_id})

@@ -11,7 +11,7 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from catalog import cache as catalog_cache
 from catalog import selectors
-from catalog.repositories.base import collection, oid
+from catalog.repositories.base import IN_BATCH, collection, oid
 
 pytestmark = pytest.mark.django_db
 
@@ -154,8 +154,36 @@ def test_cold_public_list_costs_the_same_for_any_page_size(
     assert [(name, target) for name, target in commands] == [
         ("aggregate", "courses"),  # count
         ("find", "courses"),  # the page
-        ("aggregate", "lessons"),  # total_duration for the whole page
+        ("find", "lessons"),  # total_duration for the whole page (one read per IN_BATCH courses)
     ]
+
+
+def test_cold_list_reads_lesson_stats_in_batches_of_in_batch_courses(
+    api_client, instructor, make_course, mongo_commands
+):
+    # SecantusDB answers a long `$in` past the MongoDB deadline at 10x the catalog: the page's lesson
+    # stats are read IN_BATCH courses at a time, and must add up exactly as one read would.
+    batch = IN_BATCH
+    for i in range(batch + 2):
+        make_course(instructor, lessons=1 + i % 3, durations=[10.0 * (i + 1)] * (1 + i % 3), publish=True)
+    # A lesson of a course that is not in its course's ordered list does not count (half-created).
+    stray = make_course(instructor, lessons=1, durations=[7.0], publish=True)
+    collection("courses").update_one({"_id": oid(stray["id"])}, {"$set": {"lesson_ids": []}})
+
+    with mongo_commands.recording() as commands:
+        response = api_client.get("/api/v1/courses/?page_size=100")
+
+    body = response.json()
+    assert body["count"] == batch + 3
+    assert [(name, target) for name, target in commands] == [
+        ("aggregate", "courses"),
+        ("find", "courses"),
+        ("find", "lessons"),  # the first IN_BATCH courses of the page
+        ("find", "lessons"),  # the other three
+    ]
+    got = {c["title"]: (c["lesson_count"], c["total_duration"]) for c in body["results"]}
+    expected = {f"Course {i + 1}": (1 + i % 3, 10.0 * (i + 1) * (1 + i % 3)) for i in range(batch + 2)}
+    assert got == {**expected, f"Course {batch + 3}": (0, 0.0)}
 
 
 # --- stampede protection (catalog.cache.cached_read) -------------------------------------------------
