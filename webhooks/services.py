@@ -9,13 +9,14 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_tasks import task
 
+from learnstream.leases import attempts_covering, backoff_delay, lease_claim, lease_release
 from webhooks import handlers
 from webhooks.models import WebhookEvent, WebhookEventStatus
 
@@ -35,15 +36,11 @@ LAST_ERROR_MAX_CHARS = 2000
 
 def retry_delay(*, attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min, ... capped at 12 h."""
-    return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS))
+    return backoff_delay(attempts=attempts, base_seconds=RETRY_BASE_SECONDS, max_seconds=RETRY_MAX_SECONDS)
 
 
 def _attempts_covering(horizon: timedelta) -> int:
-    waited, attempts = timedelta(0), 1
-    while waited < horizon:
-        waited += retry_delay(attempts=attempts)
-        attempts += 1
-    return attempts
+    return attempts_covering(horizon=horizon, delay=lambda attempts: retry_delay(attempts=attempts))
 
 
 MAX_AUTOMATIC_ATTEMPTS = _attempts_covering(RETRY_HORIZON)
@@ -124,47 +121,24 @@ def webhook_event_process(*, event_pk: int) -> str | None:
 
 
 def _claim(*, event_pk: int) -> tuple[WebhookEvent, uuid.UUID] | None:
-    """Take the event's lease in one conditional UPDATE ... RETURNING (its own short transaction,
-    and the one query that also reads the row).
-
-    PostgreSQL re-checks the WHERE clause of a concurrent UPDATE against the winner's committed row,
-    so of two workers racing for one event exactly one gets it back. The attempt is counted here, so a
-    worker that dies mid-handler still uses up an attempt. `next_attempt_at` moves to the lease's
-    expiry: if the worker dies, the replay command finds the event due again right then.
-    """
-    now = timezone.now()
-    token = uuid.uuid4()
-    expires = now + timedelta(seconds=LEASE_SECONDS)
-    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET lease_token = %s, "  # noqa: S608  # nosec B608 - our table name; values bound
-        "lease_expires_at = %s, next_attempt_at = %s, attempts = attempts + 1 "
-        "WHERE id = %s AND status <> %s AND (lease_expires_at IS NULL OR lease_expires_at <= %s) "
-        "RETURNING *"
+    """Take the event's lease (`learnstream.leases.lease_claim`: one conditional UPDATE ... RETURNING,
+    exactly one of two racing workers wins, the attempt is counted, a dead worker's event is due again at
+    the lease's expiry)."""
+    return lease_claim(
+        model=WebhookEvent,
+        pk=event_pk,
+        lease_seconds=LEASE_SECONDS,
+        done_status=WebhookEventStatus.PROCESSED.value,
     )
-    token_field = cast(models.UUIDField, WebhookEvent._meta.get_field("lease_token"))
-    at = connection.ops.adapt_datetimefield_value
-    params = [
-        token_field.get_db_prep_value(token, connection),
-        at(expires),
-        at(expires),
-        event_pk,
-        WebhookEventStatus.PROCESSED.value,
-        at(now),
-    ]
-    claimed = list(WebhookEvent.objects.raw(sql, params))
-    return (claimed[0], token) if claimed else None
 
 
 def _record(*, event: WebhookEvent, token: uuid.UUID, **fields: Any) -> bool:
     """Write the outcome and release the lease, unless the lease lapsed and another worker took over
     (then that worker's outcome wins; the handlers are idempotent, so nothing is applied twice)."""
-    updated = WebhookEvent.objects.filter(pk=event.pk, lease_token=token).update(
-        lease_token=None, lease_expires_at=None, **fields
-    )
+    updated = lease_release(model=WebhookEvent, pk=event.pk, token=token, **fields)
     if not updated:
         logger.warning("webhook event %s: lease lapsed before the outcome was recorded", event.event_id)
-    return bool(updated)
+    return updated
 
 
 def _record_failure(
