@@ -466,6 +466,42 @@ if IS_PRODUCTION:
         # call (SECURE_HSTS_PRELOAD=true), not a default.
         SILENCED_SYSTEM_CHECKS.append("security.W021")
 
+# --- outgoing mail (learnstream/mail.py) ------------------------------------------------------------
+# One URL configures Django's email framework (django-environ): `smtp+tls://user:pass@host:587`
+# (STARTTLS), `smtp+ssl://user:pass@host:465` (implicit TLS), `smtp://host:25`, `consolemail://`
+# (stdout), `filemail:///absolute/dir`. Development writes every message to a file under var/mail/
+# (readable without a mail account; scripts/run.sh says where); tests point EMAIL_HOST/PORT at a
+# loopback SMTP server (tests/support/smtp.py) and otherwise discard mail.
+EMAIL_DEV_DIR = VAR_DIR / "mail"
+_email_default = {
+    "development": f"filemail://{EMAIL_DEV_DIR}",
+    "test": "dummymail://",
+    "production": "smtp://localhost:25",
+}[DJANGO_ENV]
+_email_config = env.email_url("EMAIL_URL", default=_email_default)
+EMAIL_BACKEND = _email_config["EMAIL_BACKEND"]
+EMAIL_HOST = _email_config.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email_config.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email_config.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email_config.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email_config.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email_config.get("EMAIL_USE_SSL", False))
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    # Taken from the URL itself: django-environ drops the leading "/" of `filemail:///abs/dir`.
+    EMAIL_FILE_PATH = env.str("EMAIL_URL", default=_email_default).partition("://")[2] or str(EMAIL_DEV_DIR)
+# A hung mail server must cost a worker seconds, never a pinned process (Django's default is no timeout).
+EMAIL_TIMEOUT = _bounded_int("EMAIL_TIMEOUT", 10, low=1, high=120)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LearnStream <no-reply@learnstream.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the client app's pages live (reset password, verify email, confirm an email change): links in
+# mail point there. Defaults to the first CORS origin (the client app calling this API), else a local
+# single-page-app dev server.
+FRONTEND_BASE_URL: str = env.str(
+    "FRONTEND_BASE_URL", default=CORS_ALLOWED_ORIGINS[0] if CORS_ALLOWED_ORIGINS else "http://localhost:3000"
+).rstrip("/")
+if not FRONTEND_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"FRONTEND_BASE_URL must be an http(s) URL, not {FRONTEND_BASE_URL!r}")
+
 # --- i18n, static -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the embedded default. SQLite under var/, SecantusDB on disk under var/mongo, in-process cache,
-# immediate tasks, and the local Mux emulator when no Mux credentials are configured.
+# immediate tasks, mail written to files under var/mail/, and the local Mux emulator when no Mux
+# credentials are configured.
 # Ctrl-C stops everything this script started. Re-running keeps the data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,11 @@ fi
 $BIN/python manage.py migrate --no-input
 $BIN/python manage.py mongo_indexes
 $BIN/python manage.py seed_demo
+if [ -z "${EMAIL_URL:-}" ]; then
+  echo "[run] outgoing mail (password reset, verification links) is written to $VAR/mail/, one file per message" >&2
+else
+  echo "[run] outgoing mail goes to EMAIL_URL's server" >&2
+fi
 echo "[run] serving http://127.0.0.1:$APP_PORT/  (API docs: /api/docs/, admin: /admin/)" >&2
 $BIN/python manage.py runserver "127.0.0.1:$APP_PORT" --noreload &
 pids+=($!)

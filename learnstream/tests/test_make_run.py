@@ -118,6 +118,10 @@ def test_make_run_serves_seeded_api_and_keeps_data_across_restarts(run_env):
     first = MakeRun(env, ports["app"])
     try:
         first.wait_ready()
+        assert (
+            f"outgoing mail (password reset, verification links) is written to {env['LS_VAR_DIR']}/mail/"
+            in first.text
+        )
         credentials = {email: password for _role, email, password in CREATED.findall(first.text)}
         assert set(credentials) == {
             "admin@learnstream.local",
