@@ -34,6 +34,8 @@ class UserManager(BaseUserManager["User"]):
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
         fields["role"] = Role.ADMIN
         fields.setdefault("name", normalize_email(email).split("@")[0])
+        # Whoever runs createsuperuser owns the address they type: nothing to confirm.
+        fields.setdefault("email_verified", True)
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, username: str | None) -> "User":
@@ -82,6 +84,9 @@ class User(RoleFlags, AbstractBaseUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT, db_index=True)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the owner followed a verification (or email-change) link. Accounts that existed before
+    # verification was introduced count as verified (migration 0004); new registrations start False.
+    email_verified = models.BooleanField(default=False)
     # Bumped by logout-all, password change, role change and deactivation: tokens carrying an older
     # epoch are refused at once (cached in Redis so verifying a token needs no PostgreSQL query).
     auth_epoch = models.PositiveIntegerField(default=0)
@@ -157,3 +162,32 @@ class TokenLineage(models.Model):
 
     def __str__(self) -> str:
         return f"family {self.family} / token {self.token_id}"
+
+
+class OneTimeTokenPurpose(models.TextChoices):
+    PASSWORD_RESET = "password_reset", "Password reset"
+    EMAIL_VERIFY = "email_verify", "Email verification"
+    EMAIL_CHANGE = "email_change", "Email change"
+
+
+class OneTimeToken(models.Model):
+    """A single-use token mailed to a user (accounts/onetime.py has the rules).
+
+    Only the SHA-256 digest of the token is stored. `state` binds the token to the account's password
+    and email at issue time, so changing either invalidates it; issuing a newer token of the same
+    purpose deletes the older ones, and using a token deletes it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=32, choices=OneTimeTokenPurpose.choices)
+    digest = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=64)
+    data = models.JSONField(default=dict, blank=True)  # e.g. the new address of an email change
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose"], name="onetime_user_purpose_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} for user {self.user_id}"

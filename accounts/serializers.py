@@ -56,7 +56,7 @@ class UserSerializer(serializers.ModelSerializer):
 class ProfileSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role", "date_joined"]
+        fields = ["id", "email", "name", "role", "date_joined", "email_verified"]
         read_only_fields = fields
 
 

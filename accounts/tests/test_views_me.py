@@ -20,6 +20,7 @@ def test_me_returns_the_profile(student, client_for):
         "name": "Stu Dent",
         "role": "student",
         "date_joined": student.date_joined.isoformat().replace("+00:00", "Z"),
+        "email_verified": False,
     }
     assert "no-store" in response["Cache-Control"]
 
