@@ -7,10 +7,10 @@ runs without the replacement).
 
 from types import ModuleType
 
-from catalog.repositories import courses, lessons, progress
+from catalog.repositories import courses, lessons, progress, rollups
 from catalog.repositories.base import apply_indexes, drop_indexes
 
-REPOSITORY_MODULES: tuple[ModuleType, ...] = (courses, lessons, progress)
+REPOSITORY_MODULES: tuple[ModuleType, ...] = (courses, lessons, progress, rollups)
 
 
 def apply_declared_indexes() -> tuple[list[str], list[str]]:

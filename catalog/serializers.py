@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from catalog.coverage import MAX_SEGMENTS
 from catalog.repositories.base import is_object_id
 from catalog.types import COURSE_LEVELS, COURSE_STATUSES, VIDEO_STATUSES
 from learnstream.limits import INT64_MAX
@@ -305,13 +306,68 @@ class StudentSerializer(serializers.Serializer):
 
 
 # --- progress ---------------------------------------------------------------------------------------
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": MAX_SEGMENTS,
+        "items": {
+            "type": "array",
+            "items": {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
+            "minItems": 2,
+            "maxItems": 2,
+        },
+    }
+)
+class SegmentsField(serializers.Field):
+    """`[[start, end], ...]` in seconds: finite numbers, 0 <= start <= end, at most `MAX_SEGMENTS`. Ends
+    beyond the lesson's duration are clipped by the service (it knows the duration)."""
+
+    default_error_messages = {
+        "invalid": "Expected a list of [start, end] pairs of numbers.",
+        "too_many": f"At most {MAX_SEGMENTS} segments per heartbeat.",
+        "bad_value": "Segment bounds are finite numbers of seconds between 0 and {max}.",
+        "reversed": "A segment ends before it starts.",
+    }
+
+    def to_internal_value(self, data: Any) -> list[tuple[float, float]]:
+        if not isinstance(data, list):
+            self.fail("invalid")
+        if len(data) > MAX_SEGMENTS:
+            self.fail("too_many")
+        segments: list[tuple[float, float]] = []
+        for pair in data:
+            if not isinstance(pair, list) or len(pair) != 2:
+                self.fail("invalid")
+            for value in pair:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    self.fail("invalid")
+                if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+                    self.fail("bad_value", max=int(MAX_SECONDS))
+            start, end = float(pair[0]), float(pair[1])
+            if end < start:
+                self.fail("reversed")
+            segments.append((start, end))
+        return segments
+
+    def to_representation(self, value: Any) -> Any:
+        return [list(pair) for pair in value]
+
+
 class ProgressInputSerializer(serializers.Serializer):
     position = SecondsField(help_text="Current playback position in seconds (clamped to the duration).")
+    segments = SegmentsField(
+        required=False,
+        default=list,
+        help_text="The intervals `[start, end]` (seconds) played since the previous heartbeat. The server "
+        "keeps their union per learner and lesson; one heartbeat adds at most the wall-clock time since "
+        "your previous heartbeat of the lesson x 2 + 5 s (a first heartbeat at most 5 s), so send one when "
+        "playback starts. Ends beyond the duration are clipped.",
+    )
     watched_seconds = SecondsField(
         required=False,
         allow_null=True,
         default=None,
-        help_text="Client's running total of seconds watched for this lesson (kept as a maximum).",
+        help_text="Ignored (validated for compatibility): watched time is measured from `segments`.",
     )
 
 
@@ -319,12 +375,16 @@ class ProgressSerializer(serializers.Serializer):
     lesson_id = serializers.CharField()
     position = serializers.FloatField(help_text="Last reported position (the resume point).")
     max_position = serializers.FloatField(help_text="Furthest position ever reported; never decreases.")
-    watched_seconds = serializers.FloatField()
+    watched_seconds = serializers.FloatField(
+        help_text="Length of the union of watched intervals (seconds); measured by the server."
+    )
+    coverage = serializers.FloatField(help_text="watched_seconds / duration (0-1; 0 while unknown).")
     percent = serializers.FloatField(
         help_text="100 once completed, else max_position / duration * 100 (0 if the duration is unknown)."
     )
     completed = serializers.BooleanField(
-        help_text="True at ≥ 90 % of the duration or after /complete; final."
+        help_text="True once coverage reaches COMPLETION_COVERAGE (default 0.9), or after /complete on a "
+        "lesson without a video; final."
     )
     completed_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)

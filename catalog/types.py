@@ -67,6 +67,7 @@ class Progress(TypedDict):
     position: float
     max_position: float
     watched_seconds: float
+    coverage: float
     completed: bool
     completed_at: datetime | None
     updated_at: datetime
@@ -85,6 +86,8 @@ class LessonAccess(TypedDict):
     owner_id: int
     duration: float | None
     is_preview: bool
+    # A playable video exists: completion then needs watched coverage (`catalog/coverage.py`).
+    has_video: bool
 
 
 class LearnerCourseSummary(TypedDict):

@@ -411,6 +411,10 @@ CATALOG_CACHE_STALE_SECONDS = env.int("CATALOG_CACHE_STALE_SECONDS", default=15 
 ENROLLMENT_CACHE_SECONDS = env.int("ENROLLMENT_CACHE_SECONDS", default=5 * 60)
 # Course analytics need no read-your-writes: a copy at most this old is served (0 disables the cache).
 CATALOG_ANALYTICS_CACHE_SECONDS = env.int("CATALOG_ANALYTICS_CACHE_SECONDS", default=60)
+# Share (0-1] of a lesson's video a learner must have watched (union of played intervals) to complete it.
+COMPLETION_COVERAGE = env.float("COMPLETION_COVERAGE", default=0.9)
+if not 0 < COMPLETION_COVERAGE <= 1:
+    raise ImproperlyConfigured("COMPLETION_COVERAGE must be in (0, 1].")
 
 # --- Mux --------------------------------------------------------------------------------------------
 MUX_TOKEN_ID = _required_in_production("MUX_TOKEN_ID", DEV_MUX_TOKEN_ID)

@@ -1,12 +1,28 @@
 """The `progress` collection: one document per (user, lesson).
 
 Document: `{_id, user_id: int, lesson_id: ObjectId, course_id: ObjectId, position, max_position,
-watched_seconds, completed, completed_at, preview, created_at, updated_at}`.
-Every write is one `findAndModify` upsert whose monotonic fields use `$max`/`$min`, so retries,
-duplicates and out-of-order heartbeats can never move `max_position` back or un-complete a lesson.
+segs: [[start, end], ...], watched_seconds, coverage, completed, completed_at, decile, cov_decile,
+rolled: {watched, percent}, beat_at, preview, retired, created_at, updated_at, _prev}`.
+
+- `segs` is the union of watched intervals (grid-snapped, sorted, disjoint: `catalog/coverage.py`);
+  `watched_seconds` its length and `coverage` that over the duration. Documents written before
+  coverage existed have no `segs`: their union starts empty and their completion stays.
+- `decile` (furthest position, 0-9) and `cov_decile` (coverage, 0-10) change at most ten times each.
+  A write that starts the document, completes it or moves either decile is a *transition*; only then
+  do `rolled` (the watched seconds and lesson percent last counted in the lesson rollups) change, and
+  `_prev` records what they were, so the caller can add the exact difference to the rollups
+  (`catalog/repositories/rollups.py`).
+- `retired` marks the progress of a learner who unenrolled: kept, but out of the rollups.
+
+Every heartbeat is one `findAndModify` upsert whose pipeline only moves monotonic fields forward, so
+retries, duplicates and out-of-order heartbeats can never move `max_position` or the union back or
+un-complete a lesson.
 """
 
 import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +30,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.operations import IndexModel
 
+from catalog.coverage import CREDIT_GRACE_SECONDS, MAX_PLAYBACK_RATE, Interval
 from catalog.repositories.base import Document, collection, oid, oids
 from catalog.types import LearnerCourseSummary, Progress
 
@@ -33,6 +50,44 @@ INDEXES = [
 ]
 
 
+@dataclass(frozen=True)
+class Heartbeat:
+    """One write to a progress document. `position=None` records no position (an explicit completion);
+    `segments` are already validated, clipped, snapped and merged (`catalog.coverage.normalise`)."""
+
+    user_id: int
+    lesson_id: str
+    course_id: str
+    position: float | None
+    segments: list[Interval]
+    grid: int
+    duration: float | None
+    threshold: float
+    complete: bool
+    preview: bool
+    now: datetime
+    write_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one write changed that the lesson rollups count. `started`: the document was created;
+    `deciles`: per decile 0-9, +1 when newly reached by the furthest position (-1 if no longer);
+    `watched`/`percent`: the differences of the rolled-up watched seconds and lesson percent."""
+
+    started: bool
+    completed: bool
+    deciles: tuple[int, ...]
+    watched: float
+    percent: float
+
+
+@dataclass(frozen=True)
+class Advance:
+    progress: Progress
+    transition: Transition | None  # None: nothing the rollups count changed (or preview/retired)
+
+
 def _to_progress(doc: Document) -> Progress:
     return {
         "user_id": int(doc["user_id"]),
@@ -41,55 +96,303 @@ def _to_progress(doc: Document) -> Progress:
         "position": float(doc.get("position", 0)),
         "max_position": float(doc.get("max_position", 0)),
         "watched_seconds": float(doc.get("watched_seconds", 0)),
+        "coverage": float(doc.get("coverage", 0)),
         "completed": bool(doc.get("completed", False)),
         "completed_at": doc.get("completed_at"),
         "updated_at": doc["updated_at"],
     }
 
 
+_FAR = 1e18  # "beyond any lesson": the open end of the last gap of a union
+
+
+def _decile_expr(position: Any, duration: float | None) -> Any:
+    """floor(position * 10 / duration) capped at 9 (0 while the duration is unknown); `decile_of` in
+    Python is the same arithmetic."""
+    if not duration or duration <= 0:
+        return 0
+    return {"$min": [9, {"$floor": {"$divide": [{"$multiply": [position, 10]}, duration]}}]}
+
+
+def _cov_decile_expr(coverage: Any, duration: float | None) -> Any:
+    if not duration or duration <= 0:
+        return 0
+    return {"$min": [10, {"$floor": {"$multiply": [coverage, 10]}}]}
+
+
+def _percent_expr(position: Any, duration: float | None) -> Any:
+    if not duration or duration <= 0:
+        return 0.0
+    return {"$min": [100.0, {"$multiply": [{"$divide": [position, duration]}, 100.0]}]}
+
+
+def rolled_of(doc: Document, *, duration: float | None) -> tuple[float, float]:
+    """(watched seconds, lesson percent) that the rollups count for a document: its `rolled` record, or
+    for a document older than the rollups what the heartbeat pipeline assumes for it (`_tr`)."""
+    rolled = doc.get("rolled")
+    if rolled is not None:
+        return float(rolled.get("watched", 0.0)), float(rolled.get("percent", 0.0))
+    if doc.get("completed"):
+        return 0.0, 100.0
+    if not duration or duration <= 0:
+        return 0.0, 0.0
+    return 0.0, min(100.0, float(doc.get("max_position", 0.0)) / duration * 100.0)
+
+
+def decile_of(*, max_position: float, duration: float | None) -> int:
+    """The furthest-position decile the store computes (`_decile_expr`), for documents that predate it."""
+    if not duration or duration <= 0:
+        return 0
+    return int(min(9, (max_position * 10) // duration))
+
+
+def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
+    """The heartbeat as an aggregation-pipeline update; `catalog.coverage.heartbeat_apply` is the same
+    algorithm in Python. Temporary fields start with `_t` and are removed by the last stage."""
+    dur, grid, now = beat.duration, beat.grid, beat.now
+    missing = {"$eq": [{"$type": "$created_at"}, "missing"]}
+    known = bool(dur and dur > 0)
+    elapsed = {"$divide": [{"$subtract": [now, "$beat_at"]}, 1000]}
+    budget = {
+        "$cond": [
+            {"$eq": [{"$type": "$beat_at"}, "missing"]},
+            CREDIT_GRACE_SECONDS,
+            {"$add": [{"$multiply": [{"$max": [0, elapsed]}, MAX_PLAYBACK_RATE]}, CREDIT_GRACE_SECONDS]},
+        ]
+    }
+    gaps = {
+        "$reduce": {
+            "input": "$_tu",
+            "initialValue": {"prev": 0, "out": []},
+            "in": {
+                "prev": {"$arrayElemAt": ["$$this", 1]},
+                "out": {
+                    "$cond": [
+                        {"$gt": [{"$arrayElemAt": ["$$this", 0]}, "$$value.prev"]},
+                        {
+                            "$concatArrays": [
+                                "$$value.out",
+                                [["$$value.prev", {"$arrayElemAt": ["$$this", 0]}]],
+                            ]
+                        },
+                        "$$value.out",
+                    ]
+                },
+            },
+        }
+    }
+    pieces = {
+        "$reduce": {
+            "input": {"$literal": [[a, b] for a, b in beat.segments]},
+            "initialValue": [],
+            "in": {
+                "$concatArrays": [
+                    "$$value",
+                    {
+                        "$filter": {
+                            "input": {
+                                "$map": {
+                                    "input": "$_tg",
+                                    "as": "g",
+                                    "in": [
+                                        {
+                                            "$max": [
+                                                {"$arrayElemAt": ["$$this", 0]},
+                                                {"$arrayElemAt": ["$$g", 0]},
+                                            ]
+                                        },
+                                        {
+                                            "$min": [
+                                                {"$arrayElemAt": ["$$this", 1]},
+                                                {"$arrayElemAt": ["$$g", 1]},
+                                            ]
+                                        },
+                                    ],
+                                }
+                            },
+                            "as": "x",
+                            "cond": {"$lt": [{"$arrayElemAt": ["$$x", 0]}, {"$arrayElemAt": ["$$x", 1]}]},
+                        }
+                    },
+                ]
+            },
+        }
+    }
+    take = {
+        "$min": [
+            {"$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]},
+            {"$multiply": [{"$floor": {"$divide": ["$$value.left", grid]}}, grid]},
+        ]
+    }
+    taken = {
+        "$reduce": {
+            "input": "$_tp",
+            "initialValue": {"left": "$_tb", "out": []},
+            "in": {
+                "$let": {
+                    "vars": {"take": take},
+                    "in": {
+                        "$cond": [
+                            {"$gt": ["$$take", 0]},
+                            {
+                                "left": {"$subtract": ["$$value.left", "$$take"]},
+                                "out": {
+                                    "$concatArrays": [
+                                        "$$value.out",
+                                        [[{"$arrayElemAt": ["$$this", 0]},
+                                          {"$add": [{"$arrayElemAt": ["$$this", 0]}, "$$take"]}]],
+                                    ]
+                                },
+                            },
+                            "$$value",
+                        ]
+                    },
+                }
+            },
+        }
+    }  # fmt: skip
+    cur = "$$value.cur"
+    merged = {
+        "$reduce": {
+            "input": {"$sortArray": {"input": {"$concatArrays": ["$_tu", "$_tk.out"]}, "sortBy": 1}},
+            "initialValue": {"done": [], "cur": None},
+            "in": {
+                "$cond": [
+                    {"$eq": [cur, None]},
+                    {"done": "$$value.done", "cur": "$$this"},
+                    {
+                        "$cond": [
+                            {"$gte": [{"$arrayElemAt": [cur, 1]}, {"$arrayElemAt": ["$$this", 0]}]},
+                            {
+                                "done": "$$value.done",
+                                "cur": [
+                                    {"$arrayElemAt": [cur, 0]},
+                                    {"$max": [{"$arrayElemAt": [cur, 1]}, {"$arrayElemAt": ["$$this", 1]}]},
+                                ],
+                            },
+                            {"done": {"$concatArrays": ["$$value.done", [cur]]}, "cur": "$$this"},
+                        ]
+                    },
+                ]
+            },
+        }
+    }
+    if beat.position is None:
+        position: Any = {"$ifNull": ["$position", 0.0]}
+        max_position: Any = {"$ifNull": ["$max_position", 0.0]}
+    else:
+        position = beat.position
+        max_position = {"$max": [{"$ifNull": ["$max_position", 0.0]}, beat.position]}
+    coverage = {"$min": [1, {"$divide": ["$watched_seconds", dur]}]} if known else 0.0
+    reached = bool(known) and beat.threshold <= 1
+    completed: Any = {
+        "$or": [
+            "$_tw",
+            beat.complete,
+            {"$gte": ["$coverage", beat.threshold]} if reached else False,
+        ]
+    }
+    percent: Any = {"$cond": ["$completed", 100.0, _percent_expr("$max_position", dur)]}
+    transition = {
+        "$or": [
+            "$_tn",
+            {"$ne": ["$completed", "$_tw"]},
+            {"$ne": ["$decile", "$_td"]},
+            {"$ne": ["$cov_decile", "$_tc"]},
+        ]
+    }
+    return [
+        {
+            "$set": {
+                "_tn": missing,
+                "_tw": {"$ifNull": ["$completed", False]},
+                "_td": {"$cond": [missing, -1, {"$ifNull": ["$decile", _decile_expr(
+                    {"$ifNull": ["$max_position", 0.0]}, dur)]}]},
+                "_tc": {"$cond": [missing, -1, {"$ifNull": ["$cov_decile", _cov_decile_expr(
+                    {"$ifNull": ["$coverage", 0.0]}, dur)]}]},
+                # Documents older than the rollups: counted as `rolled_of` counts them on a rebuild.
+                "_tr": {"$ifNull": ["$rolled", {"watched": 0.0, "percent": {"$cond": [
+                    {"$ifNull": ["$completed", False]}, 100.0,
+                    _percent_expr({"$ifNull": ["$max_position", 0.0]}, dur)]}}]},
+                "_tu": {"$ifNull": ["$segs", []]},
+                "_tb": budget,
+            }
+        },
+        {"$set": {"_tg": {"$let": {"vars": {"s": gaps}, "in": {
+            "$concatArrays": ["$$s.out", [["$$s.prev", _FAR]]]}}}}},
+        {"$set": {"_tp": pieces}},
+        {"$set": {"_tk": taken}},
+        {"$set": {"_tm": merged}},
+        {
+            "$set": {
+                "segs": {"$cond": [{"$eq": ["$_tm.cur", None]}, "$_tm.done",
+                                   {"$concatArrays": ["$_tm.done", ["$_tm.cur"]]}]},
+                "position": position,
+                "max_position": max_position,
+                "course_id": {"$ifNull": ["$course_id", oid(beat.course_id)]},
+                "preview": {"$ifNull": ["$preview", beat.preview]},
+                "created_at": {"$ifNull": ["$created_at", now]},
+                "updated_at": now,
+                "beat_at": {"$max": [{"$ifNull": ["$beat_at", now]}, now]},
+            }
+        },
+        {"$set": {"watched_seconds": {"$sum": {"$map": {"input": "$segs", "in": {
+            "$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]}}}}}},
+        {"$set": {"coverage": coverage, "decile": _decile_expr("$max_position", dur)}},
+        {"$set": {"completed": completed, "cov_decile": _cov_decile_expr("$coverage", dur)}},
+        {"$set": {"_tt": transition,
+                  "completed_at": {"$cond": ["$completed", {"$ifNull": ["$completed_at", now]}, None]}}},
+        {
+            "$set": {
+                "rolled": {"$cond": ["$_tt", {"watched": "$watched_seconds", "percent": percent}, "$_tr"]},
+                "_prev": {"w": beat.write_id, "t": "$_tt", "new": "$_tn", "was": "$_tw", "d0": "$_td",
+                          "r0": "$_tr"},
+            }
+        },
+        {"$unset": ["_tn", "_tw", "_td", "_tc", "_tr", "_tu", "_tb", "_tg", "_tp", "_tk", "_tm", "_tt"]},
+    ]  # fmt: skip
+
+
+def _transition(doc: Document, *, write_id: str) -> Transition | None:
+    prev = doc.get("_prev") or {}
+    if prev.get("w") != write_id:
+        # Only after SecantusDB's null answer to a colliding upsert (see `advance`): the document we read
+        # back carries a later write's record. Ours is not counted; `manage.py rebuild_rollups` repairs.
+        logger.warning("progress write %s: transition record superseded; rollups may lag", write_id)
+        return None
+    if not prev.get("t") or doc.get("preview") or doc.get("retired"):
+        return None  # previews and unenrolled learners' progress stay out of the rollups
+    rolled, before = doc.get("rolled") or {}, prev.get("r0") or {}
+    return Transition(
+        started=bool(prev.get("new")),
+        completed=bool(doc.get("completed")) and not prev.get("was"),
+        deciles=_decile_delta(before=int(prev.get("d0", -1)), after=int(doc.get("decile", 0))),
+        watched=float(rolled.get("watched", 0.0)) - float(before.get("watched", 0.0)),
+        percent=float(rolled.get("percent", 0.0)) - float(before.get("percent", 0.0)),
+    )
+
+
+def _decile_delta(*, before: int, after: int) -> tuple[int, ...]:
+    """Per decile 0-9: +1 newly reached, -1 no longer reached (a replaced video's new duration)."""
+    return tuple((1 if before < i <= after else -1 if after < i <= before else 0) for i in range(10))
+
+
 class ProgressRepository:
     def __init__(self) -> None:
         self.col = collection(COLLECTION)
 
-    def advance(
-        self,
-        *,
-        user_id: int,
-        lesson_id: str,
-        course_id: str,
-        position: float | None,
-        completed: bool,
-        watched_seconds: float | None,
-        preview: bool,
-        now: datetime,
-    ) -> Progress:
-        """One round trip. `position=None` records no position (an explicit completion)."""
-        update: dict[str, Any] = {
-            "$set": {"updated_at": now},
-            "$max": {"completed": completed},  # false < true in BSON order: never goes back to false
-            "$setOnInsert": {
-                "course_id": oid(course_id),
-                "preview": preview,
-                "created_at": now,
-            },
-        }
-        if position is None:
-            update["$setOnInsert"].update({"position": 0.0, "max_position": 0.0})
-        else:
-            update["$set"]["position"] = position
-            update["$max"]["max_position"] = position
-        if watched_seconds is None:
-            update["$setOnInsert"]["watched_seconds"] = 0.0
-        else:
-            update["$max"]["watched_seconds"] = watched_seconds
-        if completed:
-            update["$min"] = {"completed_at": now}  # the first completion time wins
-        flt = {"user_id": user_id, "lesson_id": oid(lesson_id)}
+    def advance(self, *, beat: Heartbeat) -> Advance:
+        """One round trip (`findAndModify` with an aggregation-pipeline update, upserting). Merges the
+        heartbeat's segments into the stored union under the credit bound (`catalog.coverage`), moves
+        `max_position` forward only, completes at the coverage threshold (or when `beat.complete`), and
+        records the transition the write made, for the rollups."""
+        flt = {"user_id": beat.user_id, "lesson_id": oid(beat.lesson_id)}
+        pipeline = _heartbeat_pipeline(beat)
         doc: Document | None = None
         for attempt in range(2):
             try:
                 doc = self.col.find_one_and_update(
-                    flt, update, upsert=True, return_document=ReturnDocument.AFTER
+                    flt, pipeline, upsert=True, return_document=ReturnDocument.AFTER
                 )
                 break
             except DuplicateKeyError:
@@ -99,11 +402,41 @@ class ProgressRepository:
         if doc is None:
             # MongoDB always returns the document for upsert + ReturnDocument.AFTER. SecantusDB (our test
             # server) occasionally answers `value: null` with `n: 1` when concurrent upserts collide,
-            # although the write is applied; read it back rather than fail.
+            # although the write is applied; read it back rather than fail. (Its `_prev` then describes
+            # the last write, which is this one or a later one: either way it is reported once.)
             doc = self.col.find_one(flt)
         if doc is None:  # pragma: no cover - would mean the acknowledged write vanished
             raise RuntimeError("progress upsert returned no document")
-        return _to_progress(doc)
+        return Advance(progress=_to_progress(doc), transition=_transition(doc, write_id=beat.write_id))
+
+    _COUNTED = ("lesson_id", "completed", "decile", "max_position", "rolled")
+
+    def counted_for_course(self, *, course_id: str) -> Iterator[Document]:
+        """Every document the rollups count in a course (non-preview, not retired), streamed; for
+        rebuilds only (it reads one document per learner and lesson)."""
+        return self.col.find(
+            {"course_id": oid(course_id), "preview": {"$ne": True}, "retired": {"$ne": True}},
+            {k: 1 for k in self._COUNTED},
+        )
+
+    def set_retired(self, *, user_id: int, course_id: str, retired: bool) -> list[Document]:
+        """Retire (unenroll) or restore (re-enroll) a learner's non-preview progress in a course and return
+        the documents this call flipped: each is flipped by one caller only, so concurrent calls never
+        count one twice. One round trip per document of theirs in the course (bounded by its lessons)."""
+        match: Document = {"user_id": user_id, "course_id": oid(course_id), "preview": {"$ne": True}}
+        state = {"retired": {"$ne": True}} if retired else {"retired": True}
+        ids = [d["_id"] for d in self.col.find({**match, **state}, {"_id": 1})]
+        flipped: list[Document] = []
+        for doc_id in ids:
+            doc = self.col.find_one_and_update(
+                {"_id": doc_id, **state},
+                {"$set": {"retired": True}} if retired else {"$unset": {"retired": ""}},
+                projection={k: 1 for k in self._COUNTED},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                flipped.append(doc)
+        return flipped
 
     def get(self, *, user_id: int, lesson_id: str) -> Progress | None:
         doc = self.col.find_one({"user_id": user_id, "lesson_id": oid(lesson_id)})

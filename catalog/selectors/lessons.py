@@ -146,6 +146,7 @@ def _lesson_access_load(lesson_id: str) -> LessonAccess | None:
         "owner_id": course["owner_id"],
         "duration": lesson["duration"],
         "is_preview": lesson["is_preview"],
+        "has_video": bool(lesson["video"].get("playback_id")),
     }
     catalog_cache.lesson_access_remember(loaded)
     return loaded

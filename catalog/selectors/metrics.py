@@ -11,6 +11,7 @@ class ProgressView(TypedDict):
     position: float
     max_position: float
     watched_seconds: float
+    coverage: float
     percent: float
     completed: bool
     completed_at: datetime | None
@@ -41,6 +42,7 @@ def progress_view(*, progress: Progress | None, lesson_id: str, duration: float 
             "position": 0.0,
             "max_position": 0.0,
             "watched_seconds": 0.0,
+            "coverage": 0.0,
             "percent": 0.0,
             "completed": False,
             "completed_at": None,
@@ -51,6 +53,7 @@ def progress_view(*, progress: Progress | None, lesson_id: str, duration: float 
         "position": progress["position"],
         "max_position": progress["max_position"],
         "watched_seconds": progress["watched_seconds"],
+        "coverage": round(progress["coverage"], 4),
         "percent": lesson_percent(
             max_position=progress["max_position"], completed=progress["completed"], duration=duration
         ),

@@ -7,6 +7,7 @@ from catalog import access
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.selectors.courses import course_get
+from catalog.services.rollups import rollups_enrollment_changed
 from learnstream.errors import Conflict, NotFound, PermissionDenied
 from learnstream.permissions import Actor
 
@@ -43,6 +44,8 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
         )
         enrollment.refresh_from_db()
         created = reactivated == 1
+        if created:  # the learner's earlier progress counts in the course's analytics again
+            rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=True)
     catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=True)
     return enrollment, created
 
@@ -57,3 +60,4 @@ def enrollment_cancel(*, actor: Actor, course_id: str) -> None:
     if cancelled == 0:
         raise NotFound(NOT_ENROLLED)
     catalog_cache.enrollment_changed(user_id=actor.id, course_id=course_id, active=False)
+    rollups_enrollment_changed(user_id=actor.id, course_id=course_id, active=False)

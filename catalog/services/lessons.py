@@ -7,6 +7,7 @@ from catalog.repositories.base import new_id
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
 from catalog.repositories.progress import ProgressRepository
+from catalog.repositories.rollups import RollupRepository
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import MAX_LESSONS_PER_COURSE
 from catalog.services.common import archived, now
@@ -100,6 +101,7 @@ def lesson_delete(*, lesson: Lesson, course: Course) -> None:
             )
     LessonRepository().delete(lesson_id=lesson["id"])
     ProgressRepository().delete_for_lesson(lesson_id=lesson["id"])
+    RollupRepository().delete_for_lesson(lesson_id=lesson["id"])
     catalog_cache.lesson_invalidate(lesson_id=lesson["id"])
 
 

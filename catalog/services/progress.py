@@ -1,17 +1,33 @@
-"""Progress writes: heartbeats and explicit completion. One MongoDB round trip once lookups are cached."""
+"""Progress writes: heartbeats and explicit completion. One MongoDB round trip once lookups are cached,
+plus one for the lesson rollup when the write is a transition (start, completion, a new decile)."""
 
-from catalog import access
-from catalog.repositories.progress import ProgressRepository
+from collections.abc import Sequence
+
+from django.conf import settings
+
+from catalog import access, coverage
+from catalog.repositories.progress import Heartbeat, ProgressRepository
+from catalog.repositories.rollups import RollupRepository
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import lesson_access_with_enrollment
 from catalog.selectors.metrics import ProgressView, progress_view
 from catalog.selectors.progress import can_record_progress
 from catalog.services.common import now
 from catalog.types import LessonAccess
-from learnstream.errors import NotFound
+from learnstream.errors import Conflict, NotFound
 from learnstream.permissions import Actor
 
-COMPLETION_THRESHOLD = 0.9  # a lesson is completed once the furthest position reaches 90 % of it
+NOT_WATCHED_ENOUGH = "not_watched_enough"
+
+
+class NotWatchedEnough(Conflict):
+    code = NOT_WATCHED_ENOUGH
+    default_message = "Watch more of this lesson's video to complete it."
+
+
+def completion_coverage() -> float:
+    """The share of a lesson's video a learner must have watched to complete it (`COMPLETION_COVERAGE`)."""
+    return float(settings.COMPLETION_COVERAGE)
 
 
 def _seconds(value: float) -> float:
@@ -39,33 +55,39 @@ def _learner_access(*, actor: Actor, lesson_id: str) -> tuple[LessonAccess, bool
 
 
 def progress_record(
-    *, actor: Actor, lesson_id: str, position: float, watched_seconds: float | None = None
+    *, actor: Actor, lesson_id: str, position: float, segments: Sequence[Sequence[float]] = ()
 ) -> ProgressView:
-    """Heartbeat. The position is clamped to the lesson's duration when known; the lesson is completed
-    once the position reaches 90 % of it."""
+    """Heartbeat: the position (clamped to the duration when known) and the segments played since the
+    previous heartbeat, merged into the watched union under the credit bound (`catalog/coverage.py`).
+    The lesson completes once coverage reaches `COMPLETION_COVERAGE`; the position alone never does."""
     lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
     duration = lesson_access["duration"]
     position = _seconds(position)
     if duration is not None and duration > 0:
         position = min(position, duration)
-    completed = bool(duration and duration > 0 and position >= COMPLETION_THRESHOLD * duration)
     return _advance(
-        actor=actor,
-        lesson_access=lesson_access,
-        preview=preview,
-        position=position,
-        completed=completed,
-        watched_seconds=_seconds(watched_seconds) if watched_seconds is not None else None,
-    )
+        actor=actor, lesson_access=lesson_access, preview=preview, position=position, segments=segments,
+        complete=False,
+    )  # fmt: skip
 
 
 def progress_complete(*, actor: Actor, lesson_id: str) -> ProgressView:
-    """Mark the lesson completed (idempotent; completion is never undone)."""
+    """Mark the lesson completed (idempotent; completion is never undone). A lesson with a video completes
+    only through watched coverage: until it is reached this answers 409 `not_watched_enough` and writes
+    nothing."""
     lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
+    duration = lesson_access["duration"]
+    if lesson_access.get("has_video") and duration and duration > 0:
+        # `.get`: facts cached before `has_video` existed lack it (they expire within minutes).
+        current = ProgressRepository().get(user_id=actor.id or 0, lesson_id=lesson_id)
+        if current is not None and current["completed"]:
+            return progress_view(progress=current, lesson_id=lesson_id, duration=duration)
+        coverage = current["coverage"] if current else 0.0
+        if coverage < completion_coverage():
+            raise NotWatchedEnough(details={"coverage": coverage, "required": completion_coverage()})
     return _advance(
-        actor=actor, lesson_access=lesson_access, preview=preview, position=None, completed=True,
-        watched_seconds=None,
-    )  # fmt: skip
+        actor=actor, lesson_access=lesson_access, preview=preview, position=None, segments=(), complete=True
+    )
 
 
 def _advance(
@@ -74,19 +96,33 @@ def _advance(
     lesson_access: LessonAccess,
     preview: bool,
     position: float | None,
-    completed: bool,
-    watched_seconds: float | None,
+    segments: Sequence[Sequence[float]],
+    complete: bool,
 ) -> ProgressView:
-    """The one upsert both writes share (`$max`: never backwards), rendered as the learner sees it."""
-    lesson_id = lesson_access["lesson_id"]
-    progress = ProgressRepository().advance(
-        user_id=actor.id or 0,
-        lesson_id=lesson_id,
-        course_id=lesson_access["course_id"],
-        position=position,
-        completed=completed,
-        watched_seconds=watched_seconds,
-        preview=preview,
-        now=now(),
+    """The one upsert both writes share, then, only when it was a transition (start, completion, a new
+    decile), the lesson rollup's `$inc` and on a completion the certificate check."""
+    lesson_id, course_id, duration = (
+        lesson_access["lesson_id"],
+        lesson_access["course_id"],
+        lesson_access["duration"],
     )
-    return progress_view(progress=progress, lesson_id=lesson_id, duration=lesson_access["duration"])
+    grid = coverage.grid_seconds(duration)
+    user_id = actor.id or 0
+    result = ProgressRepository().advance(
+        beat=Heartbeat(
+            user_id=user_id,
+            lesson_id=lesson_id,
+            course_id=course_id,
+            position=position,
+            segments=coverage.normalise(segments, duration=duration, grid=grid),
+            grid=grid,
+            duration=duration,
+            threshold=completion_coverage(),
+            complete=complete,
+            preview=preview,
+            now=now(),
+        )
+    )
+    if result.transition is not None:
+        RollupRepository().apply(lesson_id=lesson_id, course_id=course_id, delta=result.transition)
+    return progress_view(progress=result.progress, lesson_id=lesson_id, duration=duration)

@@ -22,9 +22,8 @@ def test_course_analytics_exact_values(client_for, make_user, instructor, make_c
     services.progress_complete(actor=Actor.of(alice), lesson_id=first)
     services.progress_complete(actor=Actor.of(alice), lesson_id=second)  # alice: 2/2
     services.progress_record(actor=Actor.of(bob), lesson_id=first, position=50)  # bob: 0/2, 50 % of lesson 1
-    services.progress_record(
-        actor=Actor.of(carol), lesson_id=first, position=95
-    )  # carol: 1/2 (auto-complete)
+    services.progress_record(actor=Actor.of(carol), lesson_id=first, position=95)
+    services.progress_complete(actor=Actor.of(carol), lesson_id=first)  # carol: 1/2 (no video: explicit)
     services.progress_record(actor=Actor.of(carol), lesson_id=second, position=20)  # 10 % of lesson 2
     services.progress_record(
         actor=Actor.of(instructor), lesson_id=first, position=100

@@ -40,13 +40,14 @@ def test_heartbeat_records_and_never_moves_back(client_for, learner, course):
     lesson_id = course["lesson_ids"][0]
     client = client_for(learner)
 
-    first = _put(client, lesson_id, {"position": 30, "watched_seconds": 31})
+    # `watched_seconds` from the client is ignored (v1.1): the server measures it from `segments`.
+    first = _put(client, lesson_id, {"position": 30, "watched_seconds": 31, "segments": [[0, 4]]})
     back = _put(client, lesson_id, {"position": 10})
 
     assert first.status_code == 200
     assert set(first.json()) == {
-        "lesson_id", "position", "max_position", "watched_seconds", "percent", "completed", "completed_at",
-        "updated_at",
+        "lesson_id", "position", "max_position", "watched_seconds", "coverage", "percent", "completed",
+        "completed_at", "updated_at",
     }  # fmt: skip
     assert (first.json()["position"], first.json()["max_position"], first.json()["percent"]) == (
         30.0,
@@ -57,7 +58,7 @@ def test_heartbeat_records_and_never_moves_back(client_for, learner, course):
     assert (body["position"], body["max_position"], body["watched_seconds"], body["completed"]) == (
         10.0,
         30.0,
-        31.0,
+        4.0,
         False,
     )
     doc = _doc(learner.id, lesson_id)
@@ -65,20 +66,21 @@ def test_heartbeat_records_and_never_moves_back(client_for, learner, course):
     assert collection("progress").count_documents({}) == 1
 
 
-def test_position_is_clamped_and_completion_at_90_percent_is_final(client_for, learner, course):
+def test_position_is_clamped_and_never_completes_alone(client_for, learner, course):
+    """v1.1: completion comes from watched coverage (test_coverage.py), never from the position."""
     lesson_id = course["lesson_ids"][0]
     client = client_for(learner)
 
     almost = _put(client, lesson_id, {"position": 89.9}).json()
-    done = _put(client, lesson_id, {"position": 90}).json()
+    at_90 = _put(client, lesson_id, {"position": 90}).json()
     beyond = _put(client, lesson_id, {"position": 5000}).json()
     rewind = _put(client, lesson_id, {"position": 0}).json()
 
     assert (almost["completed"], almost["percent"]) == (False, 89.9)
-    assert (done["completed"], done["percent"]) == (True, 100.0)
-    assert (beyond["position"], beyond["max_position"]) == (100.0, 100.0)
-    assert (rewind["position"], rewind["max_position"], rewind["completed"]) == (0.0, 100.0, True)
-    assert rewind["completed_at"] == done["completed_at"]
+    assert (at_90["completed"], at_90["percent"]) == (False, 90.0)
+    assert (beyond["position"], beyond["max_position"], beyond["completed"]) == (100.0, 100.0, False)
+    assert (rewind["position"], rewind["max_position"], rewind["completed"]) == (0.0, 100.0, False)
+    assert rewind["completed_at"] is None
 
 
 def test_unknown_duration_never_auto_completes_but_complete_endpoint_does(client_for, learner, course):
@@ -187,6 +189,7 @@ def test_course_progress_and_resume_point(client_for, learner, course):
     client = client_for(learner)
     first, second, third = course["lesson_ids"]
     _put(client, first, {"position": 95})
+    client.post(f"/api/v1/lessons/{first}/complete")  # no video: completing needs no coverage
     _put(client, second, {"position": 50})
 
     body = client.get(f"/api/v1/courses/{course['id']}/progress").json()
@@ -262,7 +265,7 @@ def test_property_max_position_is_max_of_clamped_and_completion_is_final(learner
     beats = [min(round(v, 3), 100.0) for k, v in sequence if k == "beat"]  # millisecond precision
     doc = _doc(learner.id, lesson_id)
     assert doc["max_position"] == (max(beats) if beats else 0.0)
-    assert doc["completed"] == (any(k == "complete" for k, _ in sequence) or any(b >= 90 for b in beats))
+    assert doc["completed"] == any(k == "complete" for k, _ in sequence)  # positions never complete (v1.1)
     assert collection("progress").count_documents({}) == 1
     # A retry of the last request changes nothing that matters.
     kind, value = sequence[-1]

@@ -199,8 +199,10 @@ class LessonViewSet(CatalogViewSet):
     @extend_schema(
         summary="Record a progress heartbeat",
         description="Enrolled learners (owner/admin: preview progress, excluded from analytics). The user "
-        "always comes from the token. Idempotent; `max_position` never decreases; `completed` becomes "
-        "true at ≥ 90 % of the duration and never reverts.",
+        "always comes from the token. Idempotent; `max_position` never decreases. `segments` are merged "
+        "into the union of watched intervals (replays and duplicates add nothing); `watched_seconds` and "
+        "`coverage` come from that union, and `completed` becomes true once coverage reaches "
+        "`COMPLETION_COVERAGE` (default 0.9) and never reverts. The position alone never completes a lesson.",
         parameters=[ID_PARAM],
         request=ProgressInputSerializer,
         responses={200: ProgressSerializer, **error_responses(400, 401, 403, 404, 503)},
@@ -209,18 +211,18 @@ class LessonViewSet(CatalogViewSet):
     def progress(self, request: Request, id: str) -> Response:
         data = self.parse(ProgressInputSerializer, request.data)
         result = services.progress_record(
-            actor=self.actor,
-            lesson_id=id,
-            position=data["position"],
-            watched_seconds=data["watched_seconds"],
+            actor=self.actor, lesson_id=id, position=data["position"], segments=data["segments"]
         )
         return Response(ProgressSerializer(result).data)
 
     @extend_schema(
         summary="Mark a lesson completed",
+        description="Completes a lesson without a video. A lesson with a video completes through watched "
+        "coverage: until it reaches `COMPLETION_COVERAGE` this answers 409 `not_watched_enough` (details: "
+        "`coverage`, `required`) and records nothing. Idempotent once completed.",
         parameters=[ID_PARAM],
         request=None,
-        responses={200: ProgressSerializer, **error_responses(400, 401, 403, 404, 503)},
+        responses={200: ProgressSerializer, **error_responses(400, 401, 403, 404, 409, 503)},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, id: str) -> Response:
