@@ -5,6 +5,7 @@ courses, and course titles in one batch. Admin-only callers; no visibility rules
 
 from dataclasses import dataclass
 
+from catalog.layout import curriculum_order
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository, LessonSearch
 from catalog.types import Course, Lesson
@@ -36,7 +37,7 @@ def course_lessons_admin_list(*, course: Course) -> list[AdminLessonRow]:
             course_id=course["id"],
             course_title=course["title"],
         )
-        for index, lesson_id in enumerate(course["lesson_ids"])
+        for index, lesson_id in enumerate(curriculum_order(course["sections"], course["lesson_ids"]))
         if lesson_id in lessons
     ]
 
@@ -55,7 +56,7 @@ def lesson_admin_search(
     rows: list[AdminLessonRow] = []
     for lesson in lessons:
         course = courses.get(lesson["course_id"])
-        order = course["lesson_ids"] if course else []
+        order = curriculum_order(course["sections"], course["lesson_ids"]) if course else []
         rows.append(
             AdminLessonRow(
                 lesson=lesson,

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from catalog import services
 from catalog.admin_selectors import AdminLessonRow, course_lessons_admin_list, lesson_admin_search
+from catalog.layout import curriculum_order, section_of, unsectioned
 from catalog.pagination import MAX_PAGE_NUMBER
 from catalog.selectors.courses import (
     CourseListParams,
@@ -31,7 +32,7 @@ from catalog.selectors.courses import (
     course_list_query,
     course_page,
 )
-from catalog.selectors.lessons import lesson_get
+from catalog.selectors.lessons import lesson_get, lesson_position
 from catalog.serializers import (
     LEVEL_CHOICES,
     MAX_SEARCH_LENGTH,
@@ -39,7 +40,7 @@ from catalog.serializers import (
     LessonWriteSerializer,
 )
 from catalog.types import COURSE_STATUSES, VIDEO_STATUSES, Course, Lesson
-from learnstream.errors import STORE_OUTAGES, ApplicationError, ServiceUnavailable
+from learnstream.errors import STORE_OUTAGES, ApplicationError, ServiceUnavailable, ValidationFailed
 from learnstream.permissions import Actor
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,12 @@ class CourseEditForm(forms.Form):
     description = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 6}))
     tags = forms.CharField(required=False, help_text="Comma-separated, e.g. python, web.")
     level = forms.ChoiceField(choices=LEVEL_CHOICES)
+    sequential = forms.BooleanField(
+        required=False, help_text="Release rule: each lesson opens once the previous one is completed."
+    )
+    prerequisites = forms.CharField(
+        required=False, help_text="Comma-separated ids of published courses to complete before enrolling."
+    )
 
     @classmethod
     def initial_for(cls, course: Course) -> dict[str, Any]:
@@ -160,14 +167,29 @@ class CourseEditForm(forms.Form):
             "description": course["description"],
             "level": course["level"],
             "tags": ", ".join(course["tags"]),
+            "sequential": course["sequential"],
+            "prerequisites": ", ".join(course["prerequisites"]),
         }
 
 
 class LessonEditForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 4}))
-    position = forms.IntegerField(min_value=1, help_text="1-based place in the course; the others shift.")
+    position = forms.IntegerField(
+        min_value=1,
+        help_text="1-based place in the course (within its section when the course has sections); the "
+        "others shift.",
+    )
     is_preview = forms.BooleanField(required=False, help_text="Preview lessons can be played by anyone.")
+    section_id = forms.ChoiceField(required=False, label="Section", choices=[])
+    available_after_days = forms.IntegerField(
+        required=False, min_value=0, label="Available after (days)", help_text="Drip: days after enrollment."
+    )
+
+    def __init__(self, *args: Any, course: Course, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "— none —"), *((s["id"], s["title"]) for s in course["sections"])]
+        self.fields["section_id"].choices = choices  # type: ignore[attr-defined]
 
 
 def _validated(form: forms.Form, serializer_class: type, current: dict[str, Any]) -> dict[str, Any] | None:
@@ -177,6 +199,14 @@ def _validated(form: forms.Form, serializer_class: type, current: dict[str, Any]
         _apply_errors(form, serializer.errors, "The values are invalid.")
         return None
     return _changed(dict(serializer.validated_data), current)
+
+
+def curriculum_group(course: Course, section_id: str | None) -> list[str]:
+    """The lessons of one section (or the unsectioned ones), in order."""
+    for section in course["sections"]:
+        if section["id"] == section_id:
+            return section["lesson_ids"]
+    return unsectioned(course["sections"], curriculum_order(course["sections"], course["lesson_ids"]))
 
 
 # --- courses ----------------------------------------------------------------------------------------
@@ -223,6 +253,60 @@ def _reorder(course: Course, post: Any) -> list[str] | None:
     return [lesson_id for _p, _i, lesson_id in sorted(keyed)]
 
 
+SECTION_ACTIONS = frozenset({"section_add", "section_save", "section_delete"})
+
+
+def _placement(course: Course, post: Any) -> dict[str, str | None]:
+    """Lessons whose `section-<lesson id>` select names another section ("" = none)."""
+    known = {s["id"] for s in course["sections"]}
+    moves: dict[str, str | None] = {}
+    for lesson_id in course["lesson_ids"]:
+        key = f"section-{lesson_id}"
+        if key not in post:
+            continue
+        wanted = post.get(key) or None
+        if wanted is not None and wanted not in known:
+            raise ValidationFailed("Unknown section.")
+        if wanted != section_of(course["sections"], lesson_id):
+            moves[lesson_id] = wanted
+    return moves
+
+
+def _section_action(request: HttpRequest, course: Course, action: str) -> None:
+    """Add a section; save the sections' titles and order; delete an (empty) section."""
+    if action == "section_add":
+        title = (request.POST.get("section_title") or "").strip()
+        if not title or len(title) > 200:
+            messages.error(request, "A section needs a title of 1-200 characters.")
+            return
+        services.section_create(course=course, title=title)
+        messages.success(request, f"Section “{title}” added.")
+    elif action == "section_delete":
+        services.section_delete(course=course, section_id=request.POST.get("section_id", ""))
+        messages.success(request, "Section deleted.")
+    else:
+        keyed: list[tuple[int, int, str]] = []
+        for index, section in enumerate(course["sections"]):
+            try:
+                position = int(request.POST.get(f"section-position-{section['id']}", index + 1))
+            except (TypeError, ValueError):
+                position = 0
+            if position < 1:
+                messages.error(request, "Positions must be whole numbers from 1.")
+                return
+            keyed.append((position, index, section["id"]))
+        for section in course["sections"]:
+            title = (request.POST.get(f"section-title-{section['id']}") or section["title"]).strip()
+            if title != section["title"] and 0 < len(title) <= 200:
+                course = services.section_update(
+                    course=course, section_id=section["id"], title=title, position=None
+                )
+        order = [sid for _p, _i, sid in sorted(keyed)]
+        if order != [s["id"] for s in course["sections"]]:
+            services.sections_reorder(course=course, section_ids=order)
+        messages.success(request, "Sections saved.")
+
+
 def _course_action(request: HttpRequest, course: Course) -> tuple[HttpResponse | None, CourseEditForm | None]:
     """Handle one POSTed action; a redirect on success, else the bound form to re-render."""
     action = request.POST.get("action", "")
@@ -257,13 +341,16 @@ def _course_action(request: HttpRequest, course: Course) -> tuple[HttpResponse |
             messages.success(request, "The course is archived: it left every listing; enrollments stay.")
         elif action == "reorder":
             order = _reorder(course, request.POST)
+            placement = _placement(course, request.POST)
             if order is None:
                 messages.error(request, "Positions must be whole numbers from 1.")
-            elif order == course["lesson_ids"]:
+            elif order == course["lesson_ids"] and not placement:
                 messages.info(request, "The order is unchanged.")
             else:
-                services.lesson_reorder(course=course, lesson_ids=order)
+                services.lesson_reorder(course=course, lesson_ids=order, placement=placement or None)
                 messages.success(request, "Lessons reordered.")
+        elif action in SECTION_ACTIONS:
+            _section_action(request, course, action)
         else:
             messages.error(request, "Unknown action.")
     except UNAVAILABLE:
@@ -286,13 +373,15 @@ def course_change_view(request: HttpRequest, course_id: str) -> HttpResponse:
         confirm_archive = request.POST.get("action") == "archive" and form is None
     detail = course_detail_of(course=course)
     lessons = course_lessons_admin_list(course=course)
+    placed = {lid: s["id"] for s in course["sections"] for lid in s["lesson_ids"]}
     context = _context(
         request,
         title=course["title"],
         subtitle="Course",
         course=detail,
         form=form or CourseEditForm(initial=CourseEditForm.initial_for(course)),
-        lessons=[_lesson_row(row) for row in lessons],
+        lessons=[{**_lesson_row(row), "section_id": placed.get(row.lesson["id"], "")} for row in lessons],
+        sections=[{**s, "position": i + 1} for i, s in enumerate(course["sections"])],
         read_only=course["status"] == "archived",
         confirm_archive=confirm_archive,
         instructor_url=_user_url(course["owner_id"]),
@@ -361,14 +450,18 @@ def lesson_list_view(request: HttpRequest) -> HttpResponse:
 def lesson_change_view(request: HttpRequest, lesson_id: str) -> HttpResponse:
     lesson = _load_lesson(lesson_id)
     course = _load_course(lesson["course_id"])
-    position = course["lesson_ids"].index(lesson_id) + 1 if lesson_id in course["lesson_ids"] else 0
-    current = {**lesson, "position": position}
+    position = lesson_position(course=course, lesson_id=lesson_id)
+    section_id = section_of(course["sections"], lesson_id)
+    group = curriculum_group(course, section_id)
+    # The form's position is within the lesson's section when the course has sections (as the API's).
+    form_position = group.index(lesson_id) + 1 if course["sections"] and lesson_id in group else position
+    current = {**lesson, "position": form_position, "section_id": section_id}
     read_only = course["status"] == "archived" or position == 0
     if request.method == "POST" and read_only:
         messages.error(request, "This lesson cannot be edited: its course is archived or no longer lists it.")
         return HttpResponseRedirect(request.path)
     if request.method == "POST":
-        form = LessonEditForm(request.POST)
+        form = LessonEditForm(request.POST, course=course)
         if form.is_valid():
             fields = _validated(form, LessonWriteSerializer, current)
             if fields is not None and not fields:
@@ -385,9 +478,8 @@ def lesson_change_view(request: HttpRequest, lesson_id: str) -> HttpResponse:
                     messages.success(request, f"Saved {', '.join(sorted(fields))}.")
                     return HttpResponseRedirect(request.path)
     else:
-        form = LessonEditForm(
-            initial={k: current[k] for k in ("title", "description", "position", "is_preview")}
-        )
+        keys = ("title", "description", "position", "is_preview", "section_id", "available_after_days")
+        form = LessonEditForm(initial={k: current[k] for k in keys}, course=course)
     context = _context(
         request,
         title=lesson["title"],

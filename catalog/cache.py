@@ -13,9 +13,13 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    - An entry is fresh for the TTL after it was stored (the backstop for an invalidation lost while Redis
      was unreachable) and lives in Redis for the stale window; a stale entry is only used when MongoDB
      is down.
-2. Hot lookups for playback and heartbeats: whether a user is actively enrolled (set by enroll/unenroll
-   after commit) and a lesson's access facts (dropped by every lesson write, `lesson_invalidate`). A
-   per-process map lesson → course (never stale: lessons never move) lets one MGET fetch both.
+2. Hot lookups for playback and heartbeats: whether a user is actively enrolled and since when (set by
+   enroll/unenroll after commit) and a lesson's access facts (dropped by every lesson write,
+   `lesson_invalidate`, and for every lesson of a course by a layout or release-rule change,
+   `course_lessons_invalidate`). A per-process map lesson → course (never stale: lessons never move to
+   another course) lets one MGET fetch both. For release rules (catalog/release.py): a learner's set of
+   completed lessons in a course. It may miss a recent completion (completions are final, so it can only
+   under-report): a lock decided from it is confirmed against MongoDB before it refuses anything.
 3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
 4. The upload quota counter (in the fail-closed "ratelimit" cache).
 
@@ -27,6 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -97,6 +102,14 @@ def lesson_access_key(lesson_id: str) -> str:
 
 def analytics_key(course_id: str) -> str:
     return f"catalog:analytics:{course_id}"
+
+
+def curriculum_key(course_id: str) -> str:
+    return catalog_key("curriculum", course_id)
+
+
+def completed_lessons_key(user_id: int, course_id: str) -> str:
+    return f"catalog:done:{user_id}:{course_id}"
 
 
 def upload_quota_key(user_id: int, window: int) -> str:
@@ -203,24 +216,71 @@ def _wait_for_entry(key: str, generation: Any) -> Any | None:
 
 
 # --- 2. hot lookups ----------------------------------------------------------------------------------
+# The enrollment entry: 0 = not actively enrolled; 1 = enrolled, start unknown (entries written before the
+# start was cached); any larger number = enrolled since that POSIX time.
+_ENROLLED_START_UNKNOWN = 1
+
+
+def _enrollment_value(*, active: bool, started_at: datetime | None) -> float | int:
+    if not active:
+        return 0
+    return started_at.timestamp() if started_at is not None else _ENROLLED_START_UNKNOWN
+
+
 def enrollment_cached(*, user_id: int, course_id: str) -> bool | None:
     """The cached answer to "is this user actively enrolled?", or None when not cached."""
     cached = cache.get(enrollment_key(user_id, course_id))
-    return None if cached is None else bool(cached == 1)
+    return None if cached is None else bool(cached)
 
 
-def enrollment_remember(*, user_id: int, course_id: str, active: bool) -> None:
+def enrollment_start_of(value: Any) -> tuple[bool, datetime | None] | None:
+    """(active, start) from a cached enrollment entry; None when there is no entry."""
+    if value is None:
+        return None
+    if not value:
+        return False, None
+    if value == _ENROLLED_START_UNKNOWN:
+        return True, None
+    return True, datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def enrollment_remember(
+    *, user_id: int, course_id: str, active: bool, started_at: datetime | None = None
+) -> None:
     """Cache a value read from PostgreSQL. `add`, not `set`: a concurrent enroll/unenroll that already
     wrote the key wins over this older read."""
-    cache.add(enrollment_key(user_id, course_id), 1 if active else 0, timeout=enrollment_seconds())
+    cache.add(
+        enrollment_key(user_id, course_id),
+        _enrollment_value(active=active, started_at=started_at),
+        timeout=enrollment_seconds(),
+    )
 
 
-def enrollment_changed(*, user_id: int, course_id: str, active: bool) -> None:
+def enrollment_changed(
+    *, user_id: int, course_id: str, active: bool, started_at: datetime | None = None
+) -> None:
     """After an enroll/unenroll: drop the cached answer now (a reader then re-reads PostgreSQL) and write
     the new one once the transaction commits, so a rolled-back change is never cached."""
     key = enrollment_key(user_id, course_id)
+    value = _enrollment_value(active=active, started_at=started_at)
     cache.delete(key)
-    transaction.on_commit(lambda: cache.set(key, 1 if active else 0, timeout=enrollment_seconds()))
+    transaction.on_commit(lambda: cache.set(key, value, timeout=enrollment_seconds()))
+
+
+def learner_state_cached(
+    *, user_id: int, course_id: str, with_completed: bool
+) -> tuple[Any, list[str] | None]:
+    """(raw enrollment entry, cached completed-lesson ids or None) in one round trip (MGET)."""
+    keys = [enrollment_key(user_id, course_id)]
+    if with_completed:
+        keys.append(completed_lessons_key(user_id, course_id))
+    found = cache.get_many(keys)
+    done = found.get(completed_lessons_key(user_id, course_id)) if with_completed else None
+    return found.get(keys[0]), done
+
+
+def completed_lessons_remember(*, user_id: int, course_id: str, lesson_ids: list[str]) -> None:
+    cache.set(completed_lessons_key(user_id, course_id), lesson_ids, timeout=enrollment_seconds())
 
 
 # lesson id -> course id, per process. A lesson never moves to another course and ids are never reused,
@@ -258,13 +318,21 @@ def lesson_access_and_enrollment_cached(
     access_key, enrollment = lesson_access_key(lesson_id), enrollment_key(user_id, course_id)
     found = cache.get_many([access_key, enrollment])
     enrolled = found.get(enrollment)
-    return course_id, found.get(access_key), None if enrolled is None else bool(enrolled == 1)
+    return course_id, found.get(access_key), None if enrolled is None else bool(enrolled)
 
 
 def lesson_invalidate(*, lesson_id: str) -> None:
     """Forget every cached view of a lesson (its access facts and every catalog page). Call after any
     change to a lesson document, including its `video` sub-document or `duration`."""
     cache.delete(lesson_access_key(lesson_id))
+    catalog_invalidate()
+
+
+def course_lessons_invalidate(*, lesson_ids: list[str]) -> None:
+    """After a change of a course's layout or release rules: every lesson's access facts (they carry
+    its previous lesson and the course's `sequential`) and every catalog page."""
+    if lesson_ids:
+        cache.delete_many([lesson_access_key(lid) for lid in lesson_ids])
     catalog_invalidate()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 from rest_framework.utils import html
 
 from catalog.coverage import MAX_SEGMENTS
@@ -18,6 +19,9 @@ from learnstream.limits import INT64_MAX
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
 MAX_SEARCH_LENGTH = 100
+MAX_PREREQUISITES = 20
+MAX_DRIP_DAYS = 3650
+MAX_SECTION_TITLE = 200
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: far beyond any lesson, small enough to keep numbers sane
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#._-]*$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -85,6 +89,25 @@ class SecondsField(serializers.FloatField):
         return float(value)
 
 
+class IdListField(serializers.ListField):
+    """A list of ids; HTML forms (the browsable API) may send one comma-separated string instead."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("style", {"base_template": "input.html", "placeholder": "id1, id2, id3"})
+        super().__init__(**kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        # ListField reads HTML input as repeated keys; a single text input arrives as one string.
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            return dictionary.get(self.field_name)
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        return super().to_internal_value(data)
+
+
 def _object_id(value: str) -> str:
     if not isinstance(value, str) or not is_object_id(value):
         raise serializers.ValidationError("Not a valid id.")
@@ -111,12 +134,29 @@ class CourseWriteSerializer(serializers.Serializer):
     )
     tags = TagsField(required=False, default=list, help_text=f"Up to {MAX_TAGS} tags, e.g. python, web.")
     level = serializers.ChoiceField(choices=LEVEL_CHOICES, help_text="Audience level.")
+    sequential = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Release rule: a learner's lesson opens once the previous one (curriculum order) is "
+        "completed.",
+    )
+    prerequisites = IdListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        max_length=MAX_PREREQUISITES,
+        help_text="Ids of published courses a learner must have completed before enrolling "
+        "(comma-separated in HTML forms). No cycles.",
+    )
 
     def validate_title(self, value: str) -> str:
         value = value.strip()
         if not value:
             raise serializers.ValidationError("This field may not be blank.")
         return value
+
+    def validate_prerequisites(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(_object_id(v) for v in value))
 
     def validate_slug(self, value: str) -> str:
         value = value.strip().lower()
@@ -141,6 +181,10 @@ class CourseSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     published_at = serializers.DateTimeField(allow_null=True, help_text="First publication time.")
+    sequential = serializers.BooleanField(help_text="Lessons open one after another (release rule).")
+    prerequisites = serializers.ListField(
+        child=serializers.CharField(), help_text="Courses to complete before enrolling."
+    )
 
     @extend_schema_field(
         {
@@ -208,6 +252,23 @@ class LessonWriteSerializer(serializers.Serializer):
         default=None,
         help_text="Length in seconds. Optional: set automatically once the lesson's video is ready.",
     )
+    section_id = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The section of this course the lesson belongs to (null or blank: unsectioned). With "
+        "sections, `position` is within the lesson's section. Moving a lesson keeps its progress.",
+    )
+    available_after_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_DRIP_DAYS,
+        help_text="Drip: the lesson opens this many days after the learner enrolled (null: at once).",
+    )
+
+    def validate_section_id(self, value: str | None) -> str | None:
+        return _object_id(value) if value else None
 
     def validate_title(self, value: str) -> str:
         value = value.strip()
@@ -224,28 +285,13 @@ class LessonSerializer(serializers.Serializer):
     position = serializers.IntegerField(help_text="1-based; the course's lesson order.")
     duration = serializers.FloatField(allow_null=True, help_text="Seconds; null until known.")
     is_preview = serializers.BooleanField()
+    section_id = serializers.CharField(allow_null=True, help_text="Its section; null = unsectioned.")
+    available_after_days = serializers.IntegerField(
+        allow_null=True, help_text="Drip: opens this many days after the learner enrolled."
+    )
     video_status = serializers.ChoiceField(choices=VIDEO_STATUSES, help_text="State of the lesson's video.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-
-
-class IdListField(serializers.ListField):
-    """A list of ids; HTML forms (the browsable API) may send one comma-separated string instead."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("style", {"base_template": "input.html", "placeholder": "id1, id2, id3"})
-        super().__init__(**kwargs)
-
-    def get_value(self, dictionary: Any) -> Any:
-        # ListField reads HTML input as repeated keys; a single text input arrives as one string.
-        if html.is_html_input(dictionary) and self.field_name in dictionary:
-            return dictionary.get(self.field_name)
-        return super().get_value(dictionary)
-
-    def to_internal_value(self, data: Any) -> list[Any]:
-        if isinstance(data, str):
-            data = [part.strip() for part in data.split(",") if part.strip()]
-        return super().to_internal_value(data)
 
 
 class ReorderSerializer(serializers.Serializer):
@@ -256,8 +302,95 @@ class ReorderSerializer(serializers.Serializer):
         "(comma-separated in HTML forms).",
     )
 
+    placement = serializers.DictField(
+        child=serializers.CharField(allow_null=True, allow_blank=True),
+        required=False,
+        help_text="Optional moves across sections in the same atomic step: `{lesson_id: section_id or "
+        "null}` (null: unsectioned). Lessons not named keep their section; each group follows the order "
+        "of `lesson_ids`.",
+    )
+
     def validate_lesson_ids(self, value: list[str]) -> list[str]:
         return [_object_id(v) for v in value]
+
+    def validate_placement(self, value: dict[str, str | None]) -> dict[str, str | None]:
+        if len(value) > 1000:
+            raise serializers.ValidationError("At most 1000 entries.")
+        return {_object_id(k): (_object_id(v) if v else None) for k, v in value.items()}
+
+
+# --- sections ---------------------------------------------------------------------------------------
+class SectionWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=MAX_SECTION_TITLE, help_text="Section title (1-200 characters).")
+    position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=INT64_MAX,
+        allow_null=True,
+        default=None,
+        help_text="1-based position among the sections; omitted or beyond the end → last.",
+    )
+
+    def validate_title(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.")
+        return value
+
+
+class SectionSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="24-hex section id.")
+    title = serializers.CharField()
+    position = serializers.IntegerField(help_text="1-based; the course's section order.")
+    lesson_ids = serializers.ListField(child=serializers.CharField(), help_text="Its lessons, in order.")
+
+
+class SectionReorderSerializer(serializers.Serializer):
+    section_ids = IdListField(
+        child=serializers.CharField(),
+        max_length=1000,
+        help_text="Every section id of the course exactly once, in the new order (comma-separated in "
+        "HTML forms).",
+    )
+
+    def validate_section_ids(self, value: list[str]) -> list[str]:
+        return [_object_id(v) for v in value]
+
+
+class LearnerOnlyDateTimeField(serializers.DateTimeField):
+    """Absent (not null) when the row has no such key: learner-only fields are omitted for others."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if isinstance(instance, dict) and self.source not in instance:
+            raise SkipField()
+        return super().get_attribute(instance)
+
+
+class CurriculumLessonSerializer(LessonSerializer):
+    completed = serializers.BooleanField(required=False, help_text="Enrolled learners only.")
+    locked = serializers.BooleanField(
+        required=False, help_text="Enrolled learners only: not playable yet (release rules)."
+    )
+    available_at = LearnerOnlyDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Enrolled learners only: when a drip-locked lesson opens; null when open or locked by "
+        "the sequence.",
+    )
+
+
+class CurriculumSectionSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    position = serializers.IntegerField()
+    lessons = CurriculumLessonSerializer(many=True)
+
+
+class CurriculumSerializer(serializers.Serializer):
+    sections = CurriculumSectionSerializer(many=True, help_text="In order.")
+    unsectioned = CurriculumLessonSerializer(
+        many=True, help_text="Lessons in no section, after the sections."
+    )
 
 
 # --- enrollments ------------------------------------------------------------------------------------

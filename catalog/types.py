@@ -6,7 +6,9 @@ to and from BSON ObjectIds happens only inside `catalog/repositories/`.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
+
+from catalog.layout import Section
 
 T = TypeVar("T")
 
@@ -42,8 +44,13 @@ class CourseFields(TypedDict):
 
 
 class Course(CourseFields):
-    # The lesson order: the single source of truth for lesson positions (position = index + 1).
+    # The course's lessons (membership truth). With `sections` it makes the curriculum order; positions
+    # come from `catalog.layout.curriculum_order` (without sections: index + 1 here).
     lesson_ids: list[str]
+    sections: list[Section]  # ordered; each with its lessons in order (catalog/layout.py)
+    layout_rev: int  # bumped by every change of `lesson_ids`/`sections` (their compare-and-set)
+    sequential: bool  # release rule: a lesson opens once the previous one (curriculum order) is completed
+    prerequisites: list[str]  # course ids a learner must have completed before enrolling
 
 
 class Lesson(TypedDict):
@@ -53,6 +60,7 @@ class Lesson(TypedDict):
     description: str
     duration: float | None
     is_preview: bool
+    available_after_days: int | None  # drip: opens that many days after the learner enrolled
     # Owned by the video lifecycle (`catalog/video/`, shape: `VideoState` below): {"status": ..., Mux ids}.
     # Never serialised by the catalog; only `video["status"]` is exposed, as `video_status`.
     video: dict[str, Any]
@@ -88,6 +96,10 @@ class LessonAccess(TypedDict):
     is_preview: bool
     # A playable video exists: completion then needs watched coverage (`catalog/coverage.py`).
     has_video: bool
+    # Release rules (catalog/release.py). NotRequired: entries cached before they existed lack them.
+    available_after_days: NotRequired[int | None]
+    sequential: NotRequired[bool]
+    previous_lesson_id: NotRequired[str | None]
 
 
 class LearnerCourseSummary(TypedDict):
@@ -129,6 +141,10 @@ class LessonContext:
     video: VideoState
     course_status: str | None  # None when the course is missing or no longer lists the lesson
     course_owner_id: int | None
+    # Release rules (catalog/release.py), read in the same round trip.
+    available_after_days: int | None = None
+    course_sequential: bool = False
+    previous_lesson_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from catalog.views.courses import CourseViewSet
 from catalog.views.learning import AnalyticsViewSet, EnrollmentViewSet, MyProgressViewSet
 from catalog.views.lessons import LessonViewSet
+from catalog.views.sections import SectionViewSet
 
 router = SimpleRouter()
 router.trailing_slash = (
@@ -11,6 +12,7 @@ router.trailing_slash = (
 )
 router.register("courses", CourseViewSet, basename="course")
 router.register("lessons", LessonViewSet, basename="lesson")
+router.register("sections", SectionViewSet, basename="section")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("me/progress", MyProgressViewSet, basename="my-progress")
 router.register("analytics", AnalyticsViewSet, basename="analytics")

@@ -75,6 +75,10 @@ def _reorder(world: Any, _role: str) -> dict[str, Any]:
     return {"lesson_ids": list(reversed(world["lessons"]))}
 
 
+def _section_reorder(world: Any, _role: str) -> dict[str, Any]:
+    return {"section_ids": [world["section"]]}
+
+
 def _admin_upload(world: Any, _role: str) -> dict[str, Any]:
     return {"lesson_id": world["lesson"]}
 
@@ -133,6 +137,16 @@ MATRIX: list[Row] = [
     R("GET",    "/api/v1/courses/{id}/lessons/",             404, 404, 404, 404, 200, 404, 200, on="draft_course"),
     R("POST",   "/api/v1/courses/{id}/lessons/",             401, 403, 403, 403, 201, 403, 201, body=NEW_LESSON),
     R("POST",   "/api/v1/courses/{id}/lessons/reorder/",     401, 403, 403, 403, 200, 403, 200, body=_reorder),
+    # v1.1 course structure
+    R("GET",    "/api/v1/courses/{id}/sections/",            200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/sections/",            404, 404, 404, 404, 200, 404, 200, on="draft_course"),
+    R("POST",   "/api/v1/courses/{id}/sections/",            401, 403, 403, 403, 201, 403, 201, body={"title": "Part 2"}),
+    R("POST",   "/api/v1/courses/{id}/sections/reorder/",    401, 403, 403, 403, 200, 403, 200, body=_section_reorder),
+    R("PATCH",  "/api/v1/sections/{id}/",                    401, 403, 403, 403, 200, 403, 200, on="section",
+      body={"title": "Renamed"}),
+    R("DELETE", "/api/v1/sections/{id}/",                    401, 403, 403, 403, 204, 403, 204, on="section"),
+    R("GET",    "/api/v1/courses/{id}/curriculum/",          200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/courses/{id}/curriculum/",          404, 404, 404, 404, 200, 404, 200, on="draft_course"),
     R("GET",    "/api/v1/lessons/{id}/",                     200, 200, 200, 200, 200, 200, 200),
     R("GET",    "/api/v1/lessons/{id}/",                     404, 404, 404, 404, 200, 404, 200, on="draft_lesson"),
     R("PUT",    "/api/v1/lessons/{id}/",                     401, 403, 403, 403, 200, 403, 200, body=NEW_LESSON),

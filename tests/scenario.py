@@ -271,6 +271,12 @@ def build_world(api: Api, actors: Actors, paths: Paths | None = None) -> World:
         enrolled_user=actors.user_id("enrolled"),
         admin_user=actors.user_id("admin"),
     )
+    if paths.has("api/v1/courses/{}/sections", "post"):  # an empty section (v1.1 course structure)
+        section = api(
+            "POST", paths("api/v1/courses/{}/sections", course["id"]), token=owner, body={"title": "Basics"}
+        )
+        _expect(section, (201,), "section")
+        world.ids["section"] = section.body["id"]
     _expect(
         api("POST", paths("api/v1/courses/{}/enroll", course["id"]), token=actors.token("enrolled")),
         (201,),

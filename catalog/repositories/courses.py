@@ -1,9 +1,17 @@
 """The `courses` collection.
 
 Document: `{_id, title, title_sort, slug, description, tags[], level, status, owner_id, lesson_ids[],
-created_at, updated_at, published_at}`. `lesson_ids` is the lesson order (position = index + 1); it is
+sections: [{_id, title, lesson_ids[]}], layout_rev, sequential, prerequisites[], created_at, updated_at,
+published_at}`. `lesson_ids` and `sections` are the curriculum (see `catalog/layout.py`); they are
 rewritten in one single-document update, which MongoDB applies atomically, so a reader sees either the
 old or the new order and never two lessons with the same position.
+
+Why sections live inside the course document and not in a collection of their own: a reorder of
+sections, or a move of lessons within and across sections, then touches exactly one document, so it is
+one atomic compare-and-set (on `layout_rev`, bumped by every layout write) with nothing half-written and
+no multi-document transaction; the curriculum and every lesson-access lookup read the order with the
+course in the same round trip; and a course is bounded (500 lessons, 100 sections), far below the
+document size limit.
 """
 
 import re
@@ -15,6 +23,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from pymongo.operations import IndexModel
 
+from catalog.layout import Section, member_sections
 from catalog.repositories.base import (
     Document,
     DuplicateKey,
@@ -25,7 +34,9 @@ from catalog.repositories.base import (
     oid,
     oids,
 )
-from catalog.types import Course
+from catalog.repositories.lessons import COLLECTION as LESSONS
+from catalog.repositories.lessons import to_lesson
+from catalog.types import Course, Lesson
 
 COLLECTION = "courses"
 
@@ -48,12 +59,15 @@ INDEXES = [
     IndexModel([("status", ASCENDING), *ORDERINGS["title"]], name="status_title_sort_id"),
     IndexModel([("owner_id", ASCENDING), ("created_at", DESCENDING)], name="owner_created_at"),
     IndexModel([("tags", ASCENDING)], name="tags"),
+    # `sections/{id}` finds its course by the section id (multikey).
+    IndexModel([("sections._id", ASCENDING)], name="sections_id", sparse=True),
 ]
 # Earlier list indexes without the tie-breakers (each a prefix of its replacement): dropped once the
 # replacements exist, by `manage.py mongo_indexes`.
 SUPERSEDED_INDEXES = ("status_published_at", "status_created_at", "status_title")
 
-EDITABLE_FIELDS = frozenset({"title", "slug", "description", "tags", "level"})
+EDITABLE_FIELDS = frozenset({"title", "slug", "description", "tags", "level", "sequential", "prerequisites"})
+ID_LIST_FIELDS = frozenset({"prerequisites"})  # stored as ObjectIds
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,25 @@ class CourseQuery:
     search: str | None = None
 
 
+def _to_section(doc: Document) -> Section:
+    return {
+        "id": str(doc["_id"]),
+        "title": str(doc.get("title", "")),
+        "lesson_ids": [str(i) for i in doc.get("lesson_ids", [])],
+    }
+
+
+def _section_doc(section: Section) -> Document:
+    return {"_id": oid(section["id"]), "title": section["title"], "lesson_ids": oids(section["lesson_ids"])}
+
+
+def _rev_filter(expected_rev: int) -> Any:
+    # Courses written before layouts had a revision have none: missing counts as 0.
+    return {"$in": [None, 0]} if expected_rev == 0 else expected_rev
+
+
 def _to_course(doc: Document) -> Course:
+    lesson_ids = [str(i) for i in doc.get("lesson_ids", [])]
     return {
         "id": str(doc["_id"]),
         "title": doc["title"],
@@ -80,7 +112,11 @@ def _to_course(doc: Document) -> Course:
         "level": doc["level"],
         "status": doc["status"],
         "owner_id": int(doc["owner_id"]),
-        "lesson_ids": [str(i) for i in doc.get("lesson_ids", [])],
+        "lesson_ids": lesson_ids,
+        "sections": member_sections([_to_section(d) for d in doc.get("sections", [])], lesson_ids),
+        "layout_rev": int(doc.get("layout_rev", 0)),
+        "sequential": bool(doc.get("sequential", False)),
+        "prerequisites": [str(i) for i in doc.get("prerequisites", [])],
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
         "published_at": doc.get("published_at"),
@@ -125,6 +161,8 @@ class CourseRepository:
         level: str,
         owner_id: int,
         now: datetime,
+        sequential: bool = False,
+        prerequisites: list[str] | None = None,
     ) -> Course:
         doc: Document = {
             "_id": oid(course_id),
@@ -137,6 +175,10 @@ class CourseRepository:
             "status": "draft",
             "owner_id": owner_id,
             "lesson_ids": [],
+            "sections": [],
+            "layout_rev": 0,
+            "sequential": sequential,
+            "prerequisites": oids(prerequisites or []),
             "created_at": now,
             "updated_at": now,
         }
@@ -179,6 +221,8 @@ class CourseRepository:
     ) -> Course | None:
         """Set editable fields unless the course is in `unless_status`; None when nothing matched."""
         changes = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS}
+        for key in ID_LIST_FIELDS & changes.keys():
+            changes[key] = oids(list(changes[key]))
         if "title" in changes:
             changes["title_sort"] = str(changes["title"]).casefold()
         try:
@@ -225,7 +269,7 @@ class CourseRepository:
             push["$position"] = index
         result = self.col.update_one(
             {"_id": oid(course_id), "status": {"$ne": unless_status}},
-            {"$push": {"lesson_ids": push}, "$set": {"updated_at": now}},
+            {"$push": {"lesson_ids": push}, "$set": {"updated_at": now}, "$inc": {"layout_rev": 1}},
         )
         return result.matched_count == 1
 
@@ -237,8 +281,11 @@ class CourseRepository:
         flt: Document = {"_id": oid(course_id), "lesson_ids": oid(lesson_id)}
         if keep_one_if_status is not None:
             flt["$or"] = [{"status": {"$ne": keep_one_if_status}}, {"lesson_ids.1": {"$exists": True}}]
+        # The id may stay in a section's list: readers ignore ids the course no longer has
+        # (`catalog.layout.member_sections`) and the next layout write drops it.
         result = self.col.update_one(
-            flt, {"$pull": {"lesson_ids": oid(lesson_id)}, "$set": {"updated_at": now}}
+            flt,
+            {"$pull": {"lesson_ids": oid(lesson_id)}, "$set": {"updated_at": now}, "$inc": {"layout_rev": 1}},
         )
         return result.matched_count == 1
 
@@ -257,11 +304,103 @@ class CourseRepository:
                     **({"$all": expected_ids} if expected_ids else {}),
                 },
             },
-            {"$set": {"lesson_ids": oids(new_order), "updated_at": now}},
+            {"$set": {"lesson_ids": oids(new_order), "updated_at": now}, "$inc": {"layout_rev": 1}},
             projection={"title_sort": 0},
             return_document=ReturnDocument.AFTER,
         )
         return _to_course(doc) if doc else None
+
+    def replace_layout(
+        self,
+        *,
+        course_id: str,
+        expected_rev: int,
+        sections: list[Section],
+        lesson_ids: list[str],
+        now: datetime,
+        unless_status: str,
+    ) -> Course | None:
+        """Atomically replace sections and lesson order, iff no layout write happened since
+        `expected_rev` was read (compare-and-set); None otherwise (or when the course is in
+        `unless_status`)."""
+        doc = self.col.find_one_and_update(
+            {
+                "_id": oid(course_id),
+                "status": {"$ne": unless_status},
+                "layout_rev": _rev_filter(expected_rev),
+            },
+            {
+                "$set": {
+                    "sections": [_section_doc(s) for s in sections],
+                    "lesson_ids": oids(lesson_ids),
+                    "updated_at": now,
+                },
+                "$inc": {"layout_rev": 1},
+            },
+            projection={"title_sort": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_course(doc) if doc else None
+
+    def add_section(
+        self, *, course_id: str, section: Section, index: int | None, unless_status: str, now: datetime
+    ) -> Course | None:
+        """Insert a section (one atomic `$push`, no compare-and-set needed: it changes no other part)."""
+        push: Document = {"$each": [_section_doc(section)]}
+        if index is not None:
+            push["$position"] = index
+        doc = self.col.find_one_and_update(
+            {"_id": oid(course_id), "status": {"$ne": unless_status}},
+            {"$push": {"sections": push}, "$set": {"updated_at": now}, "$inc": {"layout_rev": 1}},
+            projection={"title_sort": 0},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_course(doc) if doc else None
+
+    def get_with_lessons(self, *, course_id: str) -> tuple[Course, list[Lesson]] | None:
+        """The course and its lesson documents in one aggregate (the curriculum read)."""
+        if not is_object_id(course_id):
+            return None
+        pipeline: list[Document] = [
+            {"$match": {"_id": oid(course_id)}},
+            {"$limit": 1},
+            {"$project": {"title_sort": 0}},
+            {
+                "$lookup": {
+                    "from": LESSONS,
+                    "localField": "_id",
+                    "foreignField": "course_id",
+                    "as": "lesson_docs",
+                }
+            },
+        ]
+        docs = list(self.col.aggregate(pipeline))
+        if not docs:
+            return None
+        doc = docs[0]
+        lessons = [to_lesson(d) for d in doc.pop("lesson_docs", [])]
+        return _to_course(doc), lessons
+
+    def get_by_section(self, *, section_id: str) -> Course | None:
+        if not is_object_id(section_id):
+            return None
+        doc = self.col.find_one({"sections._id": oid(section_id)}, {"title_sort": 0})
+        return _to_course(doc) if doc else None
+
+    def prerequisite_graph(self, *, course_ids: list[str]) -> dict[str, tuple[str, int, list[str]]]:
+        """id → (status, owner id, prerequisite ids) for the given courses (one query)."""
+        ids = oids(course_ids)
+        if not ids:
+            return {}
+        cursor = self.col.find({"_id": {"$in": ids}}, {"status": 1, "owner_id": 1, "prerequisites": 1})
+        return {
+            str(d["_id"]): (
+                str(d["status"]),
+                int(d["owner_id"]),
+                [str(i) for i in d.get("prerequisites", [])],
+            )
+            for d in cursor
+        }
 
     def count_by_status(self) -> dict[str, int]:
         rows = self.col.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])

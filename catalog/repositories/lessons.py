@@ -1,8 +1,9 @@
 """The `lessons` collection: the only module that reads or writes lesson documents.
 
 Document: `{_id, course_id: ObjectId, title, description, duration: float|null, is_preview,
-video: {status, ...Mux ids}, created_at, updated_at}`. Positions are not stored here: the course's
-`lesson_ids` array is the order (see `courses.py`), so a reorder is one atomic single-document write.
+available_after_days: int|null, video: {status, ...Mux ids}, created_at, updated_at}`. Positions and
+sections are not stored here: the course's `lesson_ids` and `sections` are the curriculum (see
+`courses.py`), so a reorder or a move between sections is one atomic single-document write.
 
 The `video` sub-document (shape in `catalog/types.py`, `VideoState`) is written only by the video
 lifecycle (`catalog/video/`), and only by compare-and-set on `video.rev`, so a decision taken on a stale
@@ -19,6 +20,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.operations import IndexModel
 
+from catalog.layout import Section, previous_lesson
 from catalog.repositories.base import (
     Document,
     collection,
@@ -42,7 +44,7 @@ INDEXES = [
     IndexModel([("video.playback_asset_id", ASCENDING)], name="video_playback_asset_id", sparse=True),
 ]
 
-EDITABLE_FIELDS = frozenset({"title", "description", "is_preview", "duration"})
+EDITABLE_FIELDS = frozenset({"title", "description", "is_preview", "duration", "available_after_days"})
 
 
 def _to_lesson(doc: Document) -> Lesson:
@@ -54,11 +56,18 @@ def _to_lesson(doc: Document) -> Lesson:
         "description": doc.get("description", ""),
         "duration": float(duration) if duration is not None else None,
         "is_preview": bool(doc.get("is_preview", False)),
+        "available_after_days": _days(doc.get("available_after_days")),
         "video": dict(doc.get("video") or {"status": "none"}),
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
     }
 
+
+def _days(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+to_lesson = _to_lesson  # for the course repository's curriculum read (one aggregate over both)
 
 _VIDEO_PROJECTION = {"_id": 1, "course_id": 1, "title": 1, "video": 1}
 
@@ -132,6 +141,7 @@ class LessonRepository:
         is_preview: bool,
         duration: float | None,
         now: datetime,
+        available_after_days: int | None = None,
     ) -> Lesson:
         doc: Document = {
             "_id": oid(lesson_id),
@@ -140,6 +150,7 @@ class LessonRepository:
             "description": description,
             "duration": duration,
             "is_preview": is_preview,
+            "available_after_days": available_after_days,
             "video": {"status": "none"},
             "created_at": now,
             "updated_at": now,
@@ -229,8 +240,13 @@ class LessonRepository:
                     "title": 1,
                     "is_preview": 1,
                     "video": 1,
+                    "available_after_days": 1,
                     "course_status": "$course.status",
                     "course_owner_id": "$course.owner_id",
+                    # Release rules: the course's curriculum, for the previous lesson of a sequence.
+                    "course_sequential": "$course.sequential",
+                    "course_lesson_ids": "$course.lesson_ids",
+                    "course_sections": "$course.sections",
                     # The course's `lesson_ids` is the catalog's truth: a lesson not in it is invisible.
                     "in_course": {"$in": ["$_id", {"$ifNull": ["$course.lesson_ids", []]}]},
                 }
@@ -242,6 +258,15 @@ class LessonRepository:
         doc = docs[0]
         owner = doc.get("course_owner_id")
         video = doc.get("video")
+        sequential = bool(doc.get("course_sequential") or False)
+        previous = None
+        if sequential:
+            sections: list[Section] = [
+                {"id": str(d["_id"]), "title": "", "lesson_ids": [str(i) for i in d.get("lesson_ids", [])]}
+                for d in doc.get("course_sections") or []
+            ]
+            course_lessons = [str(i) for i in doc.get("course_lesson_ids") or []]
+            previous = previous_lesson(sections, course_lessons, str(doc["_id"]))
         return LessonContext(
             lesson_id=str(doc["_id"]),
             course_id=str(doc.get("course_id") or ""),
@@ -250,6 +275,9 @@ class LessonRepository:
             video=dict(video) if isinstance(video, dict) else {"status": "none"},
             course_status=doc.get("course_status") if doc.get("in_course") else None,
             course_owner_id=int(owner) if owner is not None else None,
+            available_after_days=_days(doc.get("available_after_days")),
+            course_sequential=sequential,
+            previous_lesson_id=previous,
         )
 
     def video_find(

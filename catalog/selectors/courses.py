@@ -19,6 +19,8 @@ class CourseDetail(CourseFields):
     instructor: Instructor
     lesson_count: int
     total_duration: float
+    sequential: bool
+    prerequisites: list[str]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ def course_get(*, course_id: str) -> Course | None:
     return CourseRepository().get(course_id=course_id)
 
 
+def course_get_by_section(*, section_id: str) -> Course | None:
+    """The course that has this section, or None (also for malformed ids)."""
+    return CourseRepository().get_by_section(section_id=section_id)
+
+
 def course_get_by_slug(*, slug: str) -> Course | None:
     return CourseRepository().get_by_slug(slug=slug)
 
@@ -90,6 +97,8 @@ def course_details(courses: list[Course]) -> list[CourseDetail]:
                 "created_at": c["created_at"],
                 "updated_at": c["updated_at"],
                 "published_at": c["published_at"],
+                "sequential": c["sequential"],
+                "prerequisites": c["prerequisites"],
             }
         )
     return details

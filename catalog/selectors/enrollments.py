@@ -1,7 +1,7 @@
 """Enrollment reads (PostgreSQL), with the learner's progress figures batched from MongoDB."""
 
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
@@ -34,17 +34,42 @@ class StudentRow(TypedDict):
     last_activity: datetime | None
 
 
+def _active_since(*, user_id: int, course_id: str) -> datetime | None:
+    """When the user's active enrollment started (one PostgreSQL query); None when not enrolled."""
+    started: datetime | None = (
+        Enrollment.objects.filter(user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return started
+
+
 def enrollment_is_active(*, user_id: int, course_id: str) -> bool:
     """Is the user actively enrolled? Answered from Redis when possible (writers set the key on
     enroll/unenroll); on a miss or with Redis down, one PostgreSQL query (whose errors propagate → 503)."""
     cached = catalog_cache.enrollment_cached(user_id=user_id, course_id=course_id)
     if cached is not None:
         return cached
-    active = Enrollment.objects.filter(
-        user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE
-    ).exists()
-    catalog_cache.enrollment_remember(user_id=user_id, course_id=course_id, active=active)
-    return active
+    started = _active_since(user_id=user_id, course_id=course_id)
+    catalog_cache.enrollment_remember(
+        user_id=user_id, course_id=course_id, active=started is not None, started_at=started
+    )
+    return started is not None
+
+
+def enrollment_started_at(*, user_id: int, course_id: str, cached_entry: Any) -> datetime | None:
+    """When the user's active enrollment started (the drip clock), None when not enrolled. From the
+    cached enrollment entry (`cached_entry`, already fetched by the caller) when it knows; else one
+    PostgreSQL query."""
+    state = catalog_cache.enrollment_start_of(cached_entry)
+    if state is not None and (not state[0] or state[1] is not None):
+        return state[1]
+    started = _active_since(user_id=user_id, course_id=course_id)
+    if state is None:
+        catalog_cache.enrollment_remember(
+            user_id=user_id, course_id=course_id, active=started is not None, started_at=started
+        )
+    return started
 
 
 def enrollment_list(

@@ -5,6 +5,7 @@ from typing import TypedDict
 
 from catalog import access
 from catalog import cache as catalog_cache
+from catalog.layout import curriculum_order, previous_lesson, section_of
 from catalog.repositories.lessons import LessonRepository
 from catalog.selectors.courses import course_get
 from catalog.types import Course, Lesson, LessonAccess
@@ -22,6 +23,8 @@ class LessonView(TypedDict):
     position: int
     duration: float | None
     is_preview: bool
+    section_id: str | None
+    available_after_days: int | None
     video_status: str
     created_at: datetime
     updated_at: datetime
@@ -41,14 +44,28 @@ def lesson_get(*, lesson_id: str) -> Lesson | None:
     return LessonRepository().get(lesson_id=lesson_id)
 
 
+def course_order(course: Course) -> list[str]:
+    """The course's lessons in curriculum order (catalog/layout.py)."""
+    return curriculum_order(course["sections"], course["lesson_ids"])
+
+
 def lesson_position(*, course: Course, lesson_id: str) -> int:
     try:
-        return course["lesson_ids"].index(lesson_id) + 1
+        return course_order(course).index(lesson_id) + 1
     except ValueError:
         return 0
 
 
-def lesson_view(*, lesson: Lesson, position: int) -> LessonView:
+def lesson_view_in(*, lesson: Lesson, course: Course) -> LessonView:
+    """The lesson as listed in its course (position and section from the course's curriculum)."""
+    return lesson_view(
+        lesson=lesson,
+        position=lesson_position(course=course, lesson_id=lesson["id"]),
+        section_id=section_of(course["sections"], lesson["id"]),
+    )
+
+
+def lesson_view(*, lesson: Lesson, position: int, section_id: str | None = None) -> LessonView:
     return {
         "id": lesson["id"],
         "course_id": lesson["course_id"],
@@ -57,6 +74,8 @@ def lesson_view(*, lesson: Lesson, position: int) -> LessonView:
         "position": position,
         "duration": lesson["duration"],
         "is_preview": lesson["is_preview"],
+        "section_id": section_id,
+        "available_after_days": lesson.get("available_after_days"),
         "video_status": str(lesson["video"].get("status", "none")),
         "created_at": lesson["created_at"],
         "updated_at": lesson["updated_at"],
@@ -64,13 +83,18 @@ def lesson_view(*, lesson: Lesson, position: int) -> LessonView:
 
 
 def ordered_lessons(course: Course) -> list[LessonView]:
-    """The course's lessons in order. The course's `lesson_ids` is the order; a lesson document not
-    (yet/any more) in it is invisible."""
+    """The course's lessons in curriculum order. The course's `lesson_ids` says which lessons it has; a
+    lesson document not (yet/any more) in it is invisible."""
     lessons = LessonRepository().list_for_course(course_id=course["id"], limit=MAX_LESSONS_PER_COURSE * 2)
+    return lessons_in_order(course, lessons)
+
+
+def lessons_in_order(course: Course, lessons: list[Lesson]) -> list[LessonView]:
     by_id = {lesson["id"]: lesson for lesson in lessons}
+    placed = {lid: s["id"] for s in course["sections"] for lid in s["lesson_ids"]}
     return [
-        lesson_view(lesson=by_id[lid], position=i + 1)
-        for i, lid in enumerate(course["lesson_ids"])
+        lesson_view(lesson=by_id[lid], position=i + 1, section_id=placed.get(lid))
+        for i, lid in enumerate(course_order(course))
         if lid in by_id
     ]
 
@@ -147,6 +171,9 @@ def _lesson_access_load(lesson_id: str) -> LessonAccess | None:
         "duration": lesson["duration"],
         "is_preview": lesson["is_preview"],
         "has_video": bool(lesson["video"].get("playback_id")),
+        "available_after_days": lesson.get("available_after_days"),
+        "sequential": course["sequential"],
+        "previous_lesson_id": previous_lesson(course["sections"], course["lesson_ids"], lesson_id),
     }
     catalog_cache.lesson_access_remember(loaded)
     return loaded

@@ -12,6 +12,7 @@ from catalog.services.courses import (
 from catalog.services.enrollments import enrollment_cancel, enrollment_create
 from catalog.services.lessons import lesson_create, lesson_delete, lesson_reorder, lesson_update
 from catalog.services.progress import progress_complete, progress_record
+from catalog.services.sections import section_create, section_delete, section_update, sections_reorder
 
 __all__ = [
     "course_archive",
@@ -27,4 +28,8 @@ __all__ = [
     "lesson_update",
     "progress_complete",
     "progress_record",
+    "section_create",
+    "section_delete",
+    "section_update",
+    "sections_reorder",
 ]

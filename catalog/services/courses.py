@@ -11,9 +11,11 @@ from catalog.repositories.courses import CourseRepository
 from catalog.selectors.courses import course_get
 from catalog.services.common import archived, now
 from catalog.types import Course
-from learnstream.errors import Conflict
+from learnstream.errors import Conflict, ValidationFailed
 
 SLUG_MAX_LENGTH = 80
+MAX_PREREQUISITE_DEPTH = 20  # chains longer than this are refused (and the cycle walk stays bounded)
+MAX_PREREQUISITE_WALK = 500
 
 
 def _slug_base(title: str) -> str:
@@ -28,11 +30,15 @@ def course_create(
     tags: list[str] | None = None,
     level: str = "beginner",
     slug: str | None = None,
+    sequential: bool = False,
+    prerequisites: list[str] | None = None,
 ) -> Course:
     """Create a draft course. An explicit slug that is taken → 409; a generated one gets a `-2`, `-3`…
     suffix (the unique index decides races: on a duplicate we simply try the next candidate)."""
     repo = CourseRepository()
     course_id = new_id()
+    prerequisites = prerequisites or []
+    check_prerequisites(course_id=course_id, prerequisites=prerequisites)
     fields: dict[str, Any] = {
         "course_id": course_id,
         "title": title,
@@ -40,6 +46,8 @@ def course_create(
         "tags": tags or [],
         "level": level,
         "owner_id": owner_id,
+        "sequential": sequential,
+        "prerequisites": prerequisites,
     }
     if slug:
         try:
@@ -72,6 +80,8 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
         raise archived()
     if not fields:
         return course
+    if "prerequisites" in fields:
+        check_prerequisites(course_id=course["id"], prerequisites=fields["prerequisites"])
     try:
         updated = CourseRepository().update_fields(
             course_id=course["id"], fields=fields, now=now(), unless_status="archived"
@@ -82,8 +92,38 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
         ) from exc
     if updated is None:
         raise archived()
-    catalog_cache.catalog_invalidate()
+    if "sequential" in fields:  # every lesson's access facts carry it
+        catalog_cache.course_lessons_invalidate(lesson_ids=updated["lesson_ids"])
+    else:
+        catalog_cache.catalog_invalidate()
     return updated
+
+
+def check_prerequisites(*, course_id: str, prerequisites: list[str]) -> None:
+    """Prerequisites must be other, published courses, and may not form a cycle (A needs B needs A):
+    400 otherwise, before anything is written."""
+    if course_id in prerequisites:
+        raise ValidationFailed(details={"prerequisites": ["A course cannot require itself."]})
+    if not prerequisites:
+        return
+    repo = CourseRepository()
+    graph = repo.prerequisite_graph(course_ids=prerequisites)
+    unusable = [pid for pid in prerequisites if pid not in graph or graph[pid][0] != "published"]
+    if unusable:
+        raise ValidationFailed(details={"prerequisites": [f"Not a published course: {', '.join(unusable)}."]})
+    # Walk what the prerequisites require in turn, a level per query, bounded.
+    seen: set[str] = set(prerequisites)
+    frontier = [req for pid in prerequisites for req in graph[pid][2]]
+    for _depth in range(MAX_PREREQUISITE_DEPTH):
+        if course_id in frontier:
+            raise ValidationFailed(details={"prerequisites": ["These prerequisites would form a cycle."]})
+        frontier = [cid for cid in dict.fromkeys(frontier) if cid not in seen][:MAX_PREREQUISITE_WALK]
+        if not frontier:
+            return
+        seen.update(frontier)
+        level = repo.prerequisite_graph(course_ids=frontier)
+        frontier = [req for cid in frontier if cid in level for req in level[cid][2]]
+    raise ValidationFailed(details={"prerequisites": ["The prerequisite chain is too deep."]})
 
 
 def course_publish(*, course: Course) -> Course:

@@ -6,8 +6,11 @@ from django.utils import timezone
 from catalog import access
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
+from catalog.repositories.courses import CourseRepository
+from catalog.selectors.completion import courses_completed
 from catalog.selectors.courses import course_get
 from catalog.services.rollups import rollups_enrollment_changed
+from catalog.types import Course
 from learnstream.errors import Conflict, NotFound, PermissionDenied
 from learnstream.permissions import Actor
 
@@ -26,6 +29,8 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
     assert course is not None  # require_visible raised otherwise
     if course["status"] != "published":
         raise Conflict("Only published courses accept enrollments.", details={"status": [course["status"]]})
+    if course["prerequisites"]:
+        require_prerequisites(user_id=user_id, course=course)
     try:
         with transaction.atomic():
             enrollment, created = Enrollment.objects.get_or_create(user_id=user_id, course_id=course_id)
@@ -46,8 +51,30 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
         created = reactivated == 1
         if created:  # the learner's earlier progress counts in the course's analytics again
             rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=True)
-    catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+    catalog_cache.enrollment_changed(
+        user_id=user_id, course_id=course_id, active=True, started_at=enrollment.created_at
+    )
     return enrollment, created
+
+
+class PrerequisitesNotMet(Conflict):
+    code = "prerequisites_not_met"
+    default_message = "Complete this course's prerequisite courses first."
+
+
+def require_prerequisites(*, user_id: int, course: Course) -> None:
+    """Enrolling needs every prerequisite course completed (`catalog.selectors.completion`): else 409
+    `prerequisites_not_met` with the missing course ids in `details.missing`. Someone already actively
+    enrolled stays enrolled (the call is idempotent)."""
+    if Enrollment.objects.filter(
+        user_id=user_id, course_id=course["id"], status=EnrollmentStatus.ACTIVE
+    ).exists():
+        return
+    required = CourseRepository().get_many(course_ids=course["prerequisites"])
+    done = courses_completed(user_id=user_id, courses=list(required.values()))
+    missing = [pid for pid in course["prerequisites"] if pid not in done]
+    if missing:
+        raise PrerequisitesNotMet(details={"missing": missing})
 
 
 def enrollment_cancel(*, actor: Actor, course_id: str) -> None:

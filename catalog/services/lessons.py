@@ -3,6 +3,7 @@
 from typing import Any
 
 from catalog import cache as catalog_cache
+from catalog.layout import section_of
 from catalog.repositories.base import new_id
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
@@ -11,9 +12,10 @@ from catalog.repositories.rollups import RollupRepository
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import MAX_LESSONS_PER_COURSE
 from catalog.services.common import archived, now
+from catalog.services.sections import check_section, lesson_place, lessons_reorder
 from catalog.types import Course, Lesson
 from catalog.video.deletion import video_delete_for_lesson
-from learnstream.errors import Conflict, NotFound, ValidationFailed
+from learnstream.errors import Conflict, NotFound
 
 
 def lesson_create(
@@ -24,10 +26,15 @@ def lesson_create(
     position: int | None = None,
     is_preview: bool = False,
     duration: float | None = None,
+    section_id: str | None = None,
+    available_after_days: int | None = None,
 ) -> Lesson:
-    """Add a lesson at `position` (1-based; default and out-of-range → last). Archived course → 409."""
+    """Add a lesson at `position` (1-based; default and out-of-range → last), in `section_id` if given
+    (then `position` is within that section; in a course with sections, within the unsectioned lessons
+    otherwise). Archived course → 409; a section of another course → 400, nothing written."""
     if course["status"] == "archived":
         raise archived()
+    check_section(course, section_id)
     if len(course["lesson_ids"]) >= MAX_LESSONS_PER_COURSE:
         raise Conflict(
             f"A course can have at most {MAX_LESSONS_PER_COURSE} lessons.",
@@ -42,7 +49,18 @@ def lesson_create(
         is_preview=is_preview,
         duration=duration,
         now=now(),
+        available_after_days=available_after_days,
     )
+    if section_id is not None or course["sections"]:
+        # Placed in the layout by compare-and-set (sections and order change together).
+        try:
+            lesson_place(
+                course=course, lesson_id=lesson["id"], section_id=section_id, position=position, adding=True
+            )
+        except Exception:
+            lessons.delete(lesson_id=lesson["id"])
+            raise
+        return lesson
     # The lesson becomes visible only once it is in the course's order (one atomic $push).
     index = None if position is None else max(0, position - 1)
     try:
@@ -55,7 +73,8 @@ def lesson_create(
     if not added:
         lessons.delete(lesson_id=lesson["id"])
         raise archived()
-    catalog_cache.catalog_invalidate()
+    # The lesson after it has a new previous lesson (release rules): drop the course's lesson facts.
+    catalog_cache.course_lessons_invalidate(lesson_ids=course["lesson_ids"])
     return lesson
 
 
@@ -66,19 +85,28 @@ def _move(order: list[str], lesson_id: str, position: int) -> list[str]:
 
 
 def lesson_update(*, lesson: Lesson, course: Course, fields: dict[str, Any]) -> tuple[Lesson, Course]:
-    """Partial update (title, description, is_preview, duration, and position, which moves the lesson
-    with the same compare-and-set as a reorder). Archived course → 409."""
+    """Partial update (title, description, is_preview, duration, available_after_days, and position /
+    section_id, which move the lesson with the same compare-and-set as a reorder; in a course with
+    sections `position` is within the lesson's section). Archived course → 409; a section of another
+    course → 400 before anything is written."""
     if course["status"] == "archived":
         raise archived()
     fields = dict(fields)
     position = fields.pop("position", None)
+    moving_section = "section_id" in fields
+    section_id = fields.pop("section_id", None)
+    if moving_section:
+        check_section(course, section_id)
     updated_lesson = lesson
     if fields:
         found = LessonRepository().update_fields(lesson_id=lesson["id"], fields=fields, now=now())
         if found is None:
             raise NotFound()
         updated_lesson = found
-    if position is not None:
+    if moving_section or (position is not None and course["sections"]):
+        target = section_id if moving_section else section_of(course["sections"], lesson["id"])
+        course = lesson_place(course=course, lesson_id=lesson["id"], section_id=target, position=position)
+    elif position is not None:
         course = lesson_reorder(course=course, lesson_ids=_move(course["lesson_ids"], lesson["id"], position))
     catalog_cache.lesson_invalidate(lesson_id=lesson["id"])
     return updated_lesson, course
@@ -103,25 +131,13 @@ def lesson_delete(*, lesson: Lesson, course: Course) -> None:
     ProgressRepository().delete_for_lesson(lesson_id=lesson["id"])
     RollupRepository().delete_for_lesson(lesson_id=lesson["id"])
     catalog_cache.lesson_invalidate(lesson_id=lesson["id"])
+    catalog_cache.course_lessons_invalidate(lesson_ids=course["lesson_ids"])  # their previous lessons moved
 
 
-def lesson_reorder(*, course: Course, lesson_ids: list[str]) -> Course:
-    """Replace the lesson order with a permutation of the current lessons, atomically (one
-    single-document update with a compare-and-set on the current set of lessons)."""
-    if course["status"] == "archived":
-        raise archived()
-    current = course["lesson_ids"]
-    if len(lesson_ids) != len(set(lesson_ids)) or set(lesson_ids) != set(current):
-        raise ValidationFailed(
-            details={"lesson_ids": ["Must list every lesson of the course exactly once."]},
-        )
-    updated = CourseRepository().replace_lesson_order(
-        course_id=course["id"], expected=current, new_order=lesson_ids, now=now(), unless_status="archived"
-    )
-    if updated is None:
-        raise Conflict(
-            "The course's lessons changed meanwhile; reload and retry.",
-            details={"lesson_ids": ["The set of lessons changed concurrently."]},
-        )
-    catalog_cache.catalog_invalidate()
-    return updated
+def lesson_reorder(
+    *, course: Course, lesson_ids: list[str], placement: dict[str, str | None] | None = None
+) -> Course:
+    """Replace the lesson order with a permutation of the current lessons (and, with `placement`, move
+    lessons across sections), atomically: one single-document compare-and-set on the course's layout
+    revision, so a concurrent reorder or added/deleted lesson makes this 409 instead of being lost."""
+    return lessons_reorder(course=course, lesson_ids=lesson_ids, placement=placement)

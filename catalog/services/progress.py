@@ -12,6 +12,7 @@ from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import lesson_access_with_enrollment
 from catalog.selectors.metrics import ProgressView, progress_view
 from catalog.selectors.progress import can_record_progress
+from catalog.selectors.release import LessonRules, require_lesson_open
 from catalog.services.common import now
 from catalog.types import LessonAccess
 from learnstream.errors import Conflict, NotFound
@@ -61,6 +62,7 @@ def progress_record(
     previous heartbeat, merged into the watched union under the credit bound (`catalog/coverage.py`).
     The lesson completes once coverage reaches `COMPLETION_COVERAGE`; the position alone never does."""
     lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
+    require_lesson_open(actor=actor, rules=LessonRules.of_access(lesson_access), now=now())
     duration = lesson_access["duration"]
     position = _seconds(position)
     if duration is not None and duration > 0:
@@ -76,6 +78,7 @@ def progress_complete(*, actor: Actor, lesson_id: str) -> ProgressView:
     only through watched coverage: until it is reached this answers 409 `not_watched_enough` and writes
     nothing."""
     lesson_access, preview = _learner_access(actor=actor, lesson_id=lesson_id)
+    require_lesson_open(actor=actor, rules=LessonRules.of_access(lesson_access), now=now())
     duration = lesson_access["duration"]
     if lesson_access.get("has_video") and duration and duration > 0:
         # `.get`: facts cached before `has_video` existed lack it (they expire within minutes).

@@ -77,3 +77,16 @@ def test_seed_demo_creates_everything_once_and_prints_passwords_once():
         1, 20.0, course["lesson_ids"][1],
     )  # fmt: skip
     assert collection("progress").count_documents({}) == 2
+
+
+def test_seed_demo_course_has_sections_and_a_drip_lesson():
+    _run("seed_demo")
+    second = _run("seed_demo")
+
+    course = selectors.course_get_by_slug(slug="django-from-zero")
+    assert [(s["title"], len(s["lesson_ids"])) for s in course["sections"]] == [
+        ("Getting started", 2),
+        ("Building the app", 3),
+    ]
+    assert selectors.lesson_get(lesson_id=course["lesson_ids"][-1])["available_after_days"] == 7
+    assert "exists  sections" in second

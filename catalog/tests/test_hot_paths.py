@@ -343,6 +343,7 @@ def test_mongo_indexes_upgrades_a_deployment_with_the_old_list_indexes(capsys):
         "status_published_at_created_at_id",
         "status_created_at_id",
         "status_title_sort_id",
+        "sections_id",  # v1.1: sections/{id} finds its course
         "owner_created_at",
         "tags",
     }

@@ -34,6 +34,7 @@ def test_instructor_creates_draft_course_with_generated_slug(client_for, instruc
     assert set(body) == {
         "id", "title", "slug", "description", "tags", "level", "status", "instructor", "lesson_count",
         "total_duration", "created_at", "updated_at", "published_at",
+        "sequential", "prerequisites",  # v1.1 release rules
     }  # fmt: skip
     assert body["slug"] == "intro-to-django"
     assert body["status"] == "draft"

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 LESSON_KEYS = {
     "id", "course_id", "title", "description", "position", "duration", "is_preview", "video_status",
     "created_at", "updated_at",
+    "section_id", "available_after_days",  # v1.1: sections and release rules
 }  # fmt: skip
 
 

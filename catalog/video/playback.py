@@ -10,6 +10,8 @@ from typing import Any
 from catalog import access
 from catalog.repositories.lessons import LessonRepository
 from catalog.selectors import enrollment_is_active
+from catalog.selectors.release import LessonRules, require_lesson_open
+from catalog.services.common import now
 from catalog.types import LessonContext
 from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of
 from catalog.video.state import STATUS_ERRORED, STATUS_NONE
@@ -43,6 +45,7 @@ def playback_for_lesson(*, actor: Actor, lesson_id: str) -> PlaybackGrant:
     if context is None:
         raise NotFound(LESSON_NOT_FOUND)
     manages = playback_access_check(actor=actor, context=context)
+    require_lesson_open(actor=actor, rules=LessonRules.of_context(context), now=now())
     playback_id = context.video.get("playback_id")
     if not playback_id:
         status = context.video.get("status") or STATUS_NONE

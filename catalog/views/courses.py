@@ -25,6 +25,7 @@ from catalog.serializers import (
 from catalog.views.base import ID_PARAM, STALE_HEADER
 from catalog.views.learning import CourseLearnerActions
 from catalog.views.lessons import CourseLessonActions
+from catalog.views.sections import CourseSectionActions
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
 
@@ -63,12 +64,13 @@ def _detail_response(detail: Any, *, status_code: int = 200, stale: bool = False
     return response
 
 
-class CourseViewSet(CourseLessonActions, CourseLearnerActions):
+class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActions):
     serializer_classes = {
         "create": CourseWriteSerializer,
         "update": CourseWriteSerializer,
         "partial_update": CourseWriteSerializer,
         **CourseLessonActions.lesson_serializer_classes,
+        **CourseSectionActions.section_serializer_classes,
     }
     # AllowAny marks the public reads (and tells the OpenAPI schema that a token is optional there);
     # the object-level classes still decide what an anonymous caller may see.
@@ -82,6 +84,7 @@ class CourseViewSet(CourseLessonActions, CourseLearnerActions):
         "publish": [CourseEditable],
         "unpublish": [CourseEditable],
         **CourseLessonActions.lesson_permission_map,
+        **CourseSectionActions.section_permission_map,
         **CourseLearnerActions.learner_permission_map,
     }
 
@@ -137,6 +140,8 @@ class CourseViewSet(CourseLessonActions, CourseLearnerActions):
             tags=data["tags"],
             level=data["level"],
             slug=data.get("slug") or None,
+            sequential=data["sequential"],
+            prerequisites=data["prerequisites"],
         )
         return _detail_response(
             course_selectors.course_detail_of(course=course), status_code=status.HTTP_201_CREATED

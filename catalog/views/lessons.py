@@ -18,9 +18,9 @@ from catalog.selectors.lessons import (
     CourseLessons,
     LessonView,
     course_lessons_compute,
+    course_order,
     lesson_detail_get,
-    lesson_position,
-    lesson_view,
+    lesson_view_in,
 )
 from catalog.serializers import (
     LessonSerializer,
@@ -100,9 +100,11 @@ class CourseLessonActions(CatalogViewSet):
             position=data["position"],
             is_preview=data["is_preview"],
             duration=data["duration"],
+            section_id=data.get("section_id"),
+            available_after_days=data.get("available_after_days"),
         )
         current = course_get(course_id=id) or course
-        view = lesson_view(lesson=lesson, position=lesson_position(course=current, lesson_id=lesson["id"]))
+        view = lesson_view_in(lesson=lesson, course=current)
         # A plain dict so the browsable API offers a fresh create form for the next lesson.
         return Response(
             dict(LessonSerializer(lesson_instance(view, current)).data), status=status.HTTP_201_CREATED
@@ -110,9 +112,11 @@ class CourseLessonActions(CatalogViewSet):
 
     @extend_schema(
         summary="Reorder lessons",
-        description="`lesson_ids` must be a permutation of the course's lessons. The order is one array "
-        "on the course, replaced in a single atomic update (readers never see duplicate positions); a "
-        "concurrent add/remove makes this 409 instead of being lost.",
+        description="`lesson_ids` must be a permutation of the course's lessons; `placement` optionally "
+        "moves lessons across sections in the same step. Sections and order live on the course and are "
+        "replaced in a single atomic compare-and-set (readers never see duplicate positions); a "
+        "concurrent reorder or add/remove makes this 409 instead of being lost. Answers the new "
+        "curriculum order.",
         parameters=[ID_PARAM],
         request=ReorderSerializer,
         responses={200: ReorderResultSerializer, **error_responses(400, 401, 403, 404, 409, 503)},
@@ -121,8 +125,10 @@ class CourseLessonActions(CatalogViewSet):
     def reorder(self, request: Request, id: str) -> Response:
         course = self.load_course(id)
         data = self.parse(ReorderSerializer, request.data)
-        updated = services.lesson_reorder(course=course, lesson_ids=data["lesson_ids"])
-        return Response({"lesson_ids": updated["lesson_ids"]})
+        updated = services.lesson_reorder(
+            course=course, lesson_ids=data["lesson_ids"], placement=data.get("placement")
+        )
+        return Response({"lesson_ids": course_order(updated)})
 
 
 class LessonViewSet(CatalogViewSet):
@@ -153,7 +159,7 @@ class LessonViewSet(CatalogViewSet):
     )
     def retrieve(self, request: Request, id: str) -> Response:
         lesson, course = self.load(id)
-        view = lesson_view(lesson=lesson, position=lesson_position(course=course, lesson_id=id))
+        view = lesson_view_in(lesson=lesson, course=course)
         return Response(LessonSerializer(lesson_instance(view, course)).data)
 
     def _update(self, request: Request, id: str, *, partial: bool) -> Response:
@@ -162,7 +168,7 @@ class LessonViewSet(CatalogViewSet):
         if data.get("position") is None:
             data.pop("position", None)
         updated, course = services.lesson_update(lesson=lesson, course=course, fields=data)
-        view = lesson_view(lesson=updated, position=lesson_position(course=course, lesson_id=id))
+        view = lesson_view_in(lesson=updated, course=course)
         return Response(LessonSerializer(lesson_instance(view, course)).data)
 
     @extend_schema(

@@ -101,6 +101,33 @@ def seed_courses(out: OutputWrapper, *, instructor: User) -> Course:
     return course
 
 
+DEMO_SECTIONS = (("Getting started", 2), ("Building the app", 3))  # (title, how many lessons, in order)
+DEMO_DRIP_DAYS = 7  # the last lesson opens a week after enrolling
+
+
+def seed_structure(out: OutputWrapper, *, course: Course) -> Course:
+    """Sections over the demo course's lessons, and a drip on its last lesson (once)."""
+    if course["sections"]:
+        out.write("  exists  sections")
+        return course
+    order = list(course["lesson_ids"])
+    placement: dict[str, str | None] = {}
+    for title, count in DEMO_SECTIONS:
+        course, section = services.section_create(course=course, title=title)
+        placement.update({lesson_id: section["id"] for lesson_id in order[:count]})
+        order = order[count:]
+    course = services.lesson_reorder(course=course, lesson_ids=course["lesson_ids"], placement=placement)
+    last = course["lesson_ids"][-1]
+    lesson = selectors.lesson_get(lesson_id=last)
+    if lesson is not None:
+        services.lesson_update(lesson=lesson, course=course, fields={"available_after_days": DEMO_DRIP_DAYS})
+    out.write(
+        f"  added sections {', '.join(t for t, _n in DEMO_SECTIONS)}; "
+        f"last lesson opens {DEMO_DRIP_DAYS} days after enrolling"
+    )
+    return selectors.course_get(course_id=course["id"]) or course
+
+
 def seed_learning(out: OutputWrapper, *, student: User, course: Course) -> None:
     """The first student is enrolled, finished lesson 1 and is halfway through lesson 2."""
     with transaction.atomic():
@@ -138,6 +165,7 @@ class Command(BaseCommand):
         self.stdout.write("Seeding demo data")
         users = seed_users(self.stdout)
         course = seed_courses(self.stdout, instructor=users.instructor)
+        course = seed_structure(self.stdout, course=course)
         seed_learning(self.stdout, student=users.student, course=course)
         seed_video(self.stdout, course=course)
         self.stdout.write(
