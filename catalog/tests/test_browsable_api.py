@@ -185,3 +185,29 @@ def test_reorder_form_accepts_comma_separated_ids(instructor, make_course):
     assert 'name="lesson_ids"' in page
     assert response.status_code == 200, response.content[:500]
     assert selectors.course_get(course_id=course["id"])["lesson_ids"] == [third, first, second]
+
+
+def test_instructor_adds_and_reorders_sections_with_the_forms(instructor, make_course):
+    course = make_course(instructor, title="Structured", lessons=1)
+    client = _session_login(instructor)
+    url = f"/api/v1/courses/{course['id']}/sections/"
+    page = client.get(url, **HTML).content.decode()
+
+    first = client.post(url, {"title": "Part one", "csrfmiddlewaretoken": _csrf(client)}, **HTML)
+    second = client.post(url, {"title": "Part two", "csrfmiddlewaretoken": _csrf(client)}, **HTML)
+    ids = [s["id"] for s in selectors.course_get(course_id=course["id"])["sections"]]
+    reordered = client.post(
+        f"/api/v1/courses/{course['id']}/sections/reorder",
+        {"section_ids": f"{ids[1]}, {ids[0]}", "csrfmiddlewaretoken": _csrf(client)},
+        **HTML,
+    )
+    curriculum = client.get(f"/api/v1/courses/{course['id']}/curriculum", **HTML)
+
+    assert 'name="title"' in page
+    assert (first.status_code, second.status_code, reordered.status_code) == (201, 201, 200)
+    assert [s["title"] for s in selectors.course_get(course_id=course["id"])["sections"]] == [
+        "Part two",
+        "Part one",
+    ]
+    assert curriculum.status_code == 200
+    assert "Part two" in curriculum.content.decode()
