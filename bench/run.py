@@ -75,6 +75,7 @@ FASTAPI: dict[str, tuple[float, float | None, float | None] | None] = {
     "/healthz": (5348, 6, 15),
     "login": (5.0, None, None),
     "progress heartbeat": None,
+    "curriculum": None,
     "course analytics (200 courses round-robin)": None,
 }
 # Minimum req/s per cell (the issue's "Targets").
@@ -494,6 +495,7 @@ def cells(seed_: Seed) -> list[Cell]:
         Cell("course list page_size=100", get("/api/v1/courses/?page_size=100")),
         Cell("course detail", get(f"/api/v1/courses/{course}/")),
         Cell("course lessons", get(f"/api/v1/courses/{course}/lessons/")),
+        Cell("curriculum", get(f"/api/v1/courses/{course}/curriculum/")),
         Cell(
             "playback (enrolled student)",
             lambda: [f"GET\t/api/v1/lessons/{lesson}/playback/\t{t}\t" for t in tokens()],
@@ -865,6 +867,12 @@ def write_report(
             checks.append((f"{name}: p99 below FastAPI's {their_p99:.0f} ms", ok, f"{p99:.1f} ms"))
             target += f"{'; ' if target else ''}p99 {'<' if ok else '>='} theirs"
         lines.append(f"| {name} | {their_text} | {ours} | {rate / their_rate:.2f}x | {target or '-'} |")
+    curriculum, detail = results.get("curriculum"), results.get("course detail")
+    if curriculum and detail:  # issue 12: the curriculum (one cached read) keeps up with the course page
+        ours, theirs = med([r.rate for r in curriculum]), med([r.rate for r in detail])
+        checks.append(
+            ("curriculum warm >= course detail warm", ours >= theirs, f"{ours:,.1f} vs {theirs:,.1f} req/s")
+        )
     health = results.get("/healthz")
     if health:
         p99 = med([r.p99 for r in health])

@@ -3,11 +3,12 @@ MongoDB round trip (course + lessons in one aggregate) and cached like the cours
 (`catalog.cache.cached_read`, invalidated by every catalog write). For an enrolled learner each lesson
 also says whether it is `completed`, `locked` and when it opens (`available_at`): that part depends on
 the viewer, so it is added after the cached read, from the cached enrollment and one MongoDB query
-for the learner's completed lessons.
+for the learner's completed lessons. The page cache keeps the wire form (`CurriculumPage`, rendered by
+the view), so a warm anonymous read does no serialisation.
 """
 
 from datetime import datetime
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from catalog import access
 from catalog import cache as catalog_cache
@@ -75,15 +76,19 @@ def curriculum_compute(*, course_id: str) -> tuple[Curriculum | None, bool]:
     return curriculum, course["status"] == "published"
 
 
-def curriculum_get(*, course_id: str) -> tuple[Curriculum | None, bool]:
-    """(curriculum or None, stale) through the page cache."""
-    read = catalog_cache.cached_read(
-        catalog_cache.curriculum_key(course_id), lambda: curriculum_compute(course_id=course_id)
-    )
-    return read.value, read.stale
+class CurriculumPage(TypedDict):
+    """The curriculum in its wire form (what the page cache keeps: a hit does no serialisation), plus
+    the course's owner and status for the access check and `sequential` for the lock rule."""
+
+    course_id: str
+    owner_id: int
+    status: str
+    sequential: bool
+    sections: list[dict[str, Any]]  # {id, title, position, lessons: [lesson rows]}
+    unsectioned: list[dict[str, Any]]  # lesson rows: the lesson serializer's output
 
 
-def section_views(curriculum: Curriculum) -> list[SectionView]:
+def section_views(page: CurriculumPage) -> list[SectionView]:
     return [
         {
             "id": s["id"],
@@ -91,34 +96,34 @@ def section_views(curriculum: Curriculum) -> list[SectionView]:
             "position": s["position"],
             "lesson_ids": [lesson["id"] for lesson in s["lessons"]],
         }
-        for s in curriculum["sections"]
+        for s in page["sections"]
     ]
 
 
-def curriculum_for(*, actor: Actor, curriculum: Curriculum, now: datetime) -> Curriculum:
+def curriculum_for(*, actor: Actor, page: CurriculumPage, now: datetime) -> CurriculumPage:
     """The curriculum as this caller sees it: an actively enrolled learner also gets, per lesson,
     `completed`, `locked` and `available_at` (the course's editors are never locked)."""
     if actor.id is None:
-        return curriculum
-    course_id = curriculum["course_id"]
+        return page
+    course_id = page["course_id"]
     entry, _ = catalog_cache.learner_state_cached(user_id=actor.id, course_id=course_id, with_completed=False)
     started_at = enrollment_started_at(user_id=actor.id, course_id=course_id, cached_entry=entry)
     if started_at is None:
-        return curriculum
+        return page
     done = completed_lessons(user_id=actor.id, course_id=course_id)
     catalog_cache.completed_lessons_remember(user_id=actor.id, course_id=course_id, lesson_ids=sorted(done))
-    editor = access.can_edit(actor, owner_id=curriculum["owner_id"])
+    editor = access.can_edit(actor, owner_id=page["owner_id"])
     previous: str | None = None
 
-    def decorate(lesson: CurriculumLesson) -> CurriculumLesson:
+    def decorate(lesson: dict[str, Any]) -> dict[str, Any]:
         nonlocal previous
         lock = (
             None
             if editor
             else lesson_lock(
-                is_preview=lesson["is_preview"],
+                is_preview=bool(lesson["is_preview"]),
                 available_after_days=lesson["available_after_days"],
-                previous_lesson_id=previous if curriculum["sequential"] else None,
+                previous_lesson_id=previous if page["sequential"] else None,
                 started_at=started_at,
                 completed=done,
                 now=now,
@@ -132,8 +137,6 @@ def curriculum_for(*, actor: Actor, curriculum: Curriculum, now: datetime) -> Cu
             "available_at": iso_time(lock.available_at) if lock else None,
         }
 
-    sections: list[CurriculumSection] = [
-        {**s, "lessons": [decorate(lesson) for lesson in s["lessons"]]} for s in curriculum["sections"]
-    ]
-    unsectioned = [decorate(lesson) for lesson in curriculum["unsectioned"]]
-    return {**curriculum, "sections": sections, "unsectioned": unsectioned}
+    sections = [{**s, "lessons": [decorate(lesson) for lesson in s["lessons"]]} for s in page["sections"]]
+    unsectioned = [decorate(lesson) for lesson in page["unsectioned"]]
+    return {**page, "sections": sections, "unsectioned": unsectioned}

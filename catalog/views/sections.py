@@ -1,6 +1,7 @@
 """Course structure endpoints: a course's sections (list, add, reorder), its curriculum, and a section's
 own (rename/move, delete). Thin: parse, call one selector or service, render."""
 
+import json
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -10,10 +11,11 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog import cache as catalog_cache
 from catalog import services
 from catalog.permissions import CourseEditable, CourseReadable
 from catalog.selectors.courses import course_get_by_section
-from catalog.selectors.curriculum import Curriculum, curriculum_for, curriculum_get, section_views
+from catalog.selectors.curriculum import CurriculumPage, curriculum_compute, curriculum_for, section_views
 from catalog.serializers import (
     CurriculumSerializer,
     SectionReorderSerializer,
@@ -25,6 +27,23 @@ from catalog.types import Course
 from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
+
+
+def curriculum_page_compute(course_id: str) -> tuple[CurriculumPage | None, bool]:
+    """For the page cache: the curriculum rendered once (plain data), with the access-check fields."""
+    curriculum, cacheable = curriculum_compute(course_id=course_id)
+    if curriculum is None:
+        return None, False
+    rendered = json.loads(json.dumps(CurriculumSerializer(curriculum).data))
+    page: CurriculumPage = {
+        "course_id": curriculum["course_id"],
+        "owner_id": curriculum["owner_id"],
+        "status": curriculum["status"],
+        "sequential": curriculum["sequential"],
+        "sections": rendered["sections"],
+        "unsectioned": rendered["unsectioned"],
+    }
+    return page, cacheable
 
 
 class SectionPatchSerializer(SectionWriteSerializer):
@@ -67,12 +86,15 @@ class CourseSectionActions(CatalogViewSet):
         "sections_reorder": [CourseEditable],
     }
 
-    def _curriculum(self, request: Request, course_id: str) -> tuple[Curriculum, bool]:
-        curriculum, stale = curriculum_get(course_id=course_id)
-        if curriculum is None:
+    def _curriculum(self, request: Request, course_id: str) -> tuple[CurriculumPage, bool]:
+        read = catalog_cache.cached_read(
+            catalog_cache.curriculum_key(course_id), lambda: curriculum_page_compute(course_id)
+        )
+        page: CurriculumPage | None = read.value
+        if page is None:
             raise NotFound()
-        self.check_object_permissions(request, curriculum)
-        return curriculum, stale
+        self.check_object_permissions(request, page)
+        return page, read.stale
 
     @extend_schema(
         summary="List a course's sections",
@@ -127,8 +149,8 @@ class CourseSectionActions(CatalogViewSet):
     @action(detail=True, methods=["get"])
     def curriculum(self, request: Request, id: str) -> Response:
         curriculum, stale = self._curriculum(request, id)
-        seen = curriculum_for(actor=self.actor, curriculum=curriculum, now=now())
-        return _stale(Response(CurriculumSerializer(seen).data), stale)
+        seen = curriculum_for(actor=self.actor, page=curriculum, now=now())
+        return _stale(Response({"sections": seen["sections"], "unsectioned": seen["unsectioned"]}), stale)
 
 
 class SectionViewSet(CatalogViewSet):
