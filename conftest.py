@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from learnstream import mongo, redis_breaker
 from tests import skips
 
-pytest_plugins = ["tests.support.mux", "tests.support.smtp", "tests.fixtures"]
+pytest_plugins = ["tests.support.mux", "tests.support.smtp", "tests.support.stripe", "tests.fixtures"]
 
 BROWSER_TESTS = Path(__file__).resolve().parent / "tests" / "browser"
 

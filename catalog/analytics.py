@@ -8,8 +8,9 @@ A course's analytics read every progress document of the course, so they are cac
 read-your-writes.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
@@ -32,6 +33,8 @@ COURSE_METRICS = """\
   course has no enrollments or no lessons.
 - `average_percent`: mean course percent (completed lessons / lessons * 100) over actively enrolled learners,
   learners without progress counting as 0.
+- `revenue` (paid courses only): `{currency: minor units}` taken by the course's orders, net of refunds
+  and disputes.
 - per lesson, in course order: `starts` = enrolled learners with any progress on it, `completions` = those who
   completed it, `average_percent` = mean lesson percent among starters (100 when completed, else furthest
   position / duration; 0 when the duration is unknown), 0 without starters.
@@ -54,6 +57,7 @@ class CourseAnalytics(TypedDict):
     completion_rate: float
     average_percent: float
     lessons: list[LessonAnalytics]
+    revenue: NotRequired[dict[str, int]]  # paid courses only: currency -> minor units, net of refunds
 
 
 class Overview(TypedDict):
@@ -61,6 +65,17 @@ class Overview(TypedDict):
     courses_by_status: dict[str, int]
     enrollments: int
     lessons_watched_7d: int
+
+
+# Revenue lives with the orders (commerce), which sit above catalog: catalog never imports commerce; the
+# commerce app registers its figure here from its AppConfig.ready() (like learnstream/dashboard.py).
+RevenueProvider = Callable[[str], dict[str, int]]
+_revenue_provider: list[RevenueProvider] = []
+
+
+def register_revenue_provider(provider: RevenueProvider) -> None:
+    """Make `provider(course_id)` the `revenue` of paid courses' analytics (the last registration wins)."""
+    _revenue_provider[:] = [provider]
 
 
 def course_metrics_description() -> str:
@@ -123,7 +138,7 @@ def course_analytics_compute(*, course: Course) -> CourseAnalytics:
             }
         )
     has_data = n_enrolled > 0 and n_lessons > 0
-    return {
+    result: CourseAnalytics = {
         "course_id": course["id"],
         "enrollments": n_enrolled,
         "active_learners_7d": raw["active_since"],
@@ -133,6 +148,9 @@ def course_analytics_compute(*, course: Course) -> CourseAnalytics:
         else 0.0,
         "lessons": rows,
     }
+    if course["price"] is not None and _revenue_provider:
+        result["revenue"] = _revenue_provider[0](course["id"])
+    return result
 
 
 def analytics_overview() -> Overview:

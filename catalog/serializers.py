@@ -115,6 +115,56 @@ def _object_id(value: str) -> str:
 
 
 # --- courses ----------------------------------------------------------------------------------------
+# ISO 4217 codes Stripe settles in that a course may be priced in (lower-case, as Stripe writes them).
+PRICE_CURRENCIES = frozenset(
+    [
+        "usd",
+        "eur",
+        "gbp",
+        "chf",
+        "cad",
+        "aud",
+        "nzd",
+        "jpy",
+        "sek",
+        "nok",
+        "dkk",
+        "pln",
+        "czk",
+        "huf",
+        "ron",
+        "bgn",
+        "sgd",
+        "hkd",
+        "inr",
+        "brl",
+        "mxn",
+        "zar",
+    ]
+)
+# Stripe's ceiling for one charge: eight digits of minor units.
+PRICE_MAX_AMOUNT = 99_999_999
+
+
+class PriceSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(
+        min_value=1, max_value=PRICE_MAX_AMOUNT, help_text="Minor units (cents), > 0."
+    )
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217 code, e.g. usd, eur.")
+
+    def validate_currency(self, value: str) -> str:
+        value = value.strip().lower()
+        if value not in PRICE_CURRENCIES:
+            raise serializers.ValidationError(f"Unsupported currency {value!r}.")
+        return value
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict) and isinstance(data.get("amount"), bool):
+            raise serializers.ValidationError({"amount": ["A valid integer is required."]})
+        value = super().to_internal_value(data)
+        return {"amount": int(value["amount"]), "currency": str(value["currency"])}
+
+
 class CourseWriteSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, help_text="Course title (1-200 characters).")
     slug = serializers.CharField(
@@ -147,6 +197,11 @@ class CourseWriteSerializer(serializers.Serializer):
         max_length=MAX_PREREQUISITES,
         help_text="Ids of published courses a learner must have completed before enrolling "
         "(comma-separated in HTML forms). No cycles.",
+    )
+    price = PriceSerializer(
+        required=False,
+        allow_null=True,
+        help_text="`{amount, currency}` to sell the course (Stripe Checkout); null = free.",
     )
 
     def validate_title(self, value: str) -> str:
@@ -185,6 +240,9 @@ class CourseSerializer(serializers.Serializer):
     prerequisites = serializers.ListField(
         child=serializers.CharField(), help_text="Courses to complete before enrolling."
     )
+    price = PriceSerializer(
+        required=False, help_text="Paid courses only: `{amount, currency}`; absent = free (v1 shape kept)."
+    )
 
     @extend_schema_field(
         {
@@ -195,6 +253,12 @@ class CourseSerializer(serializers.Serializer):
     )
     def get_instructor(self, obj: Any) -> dict[str, Any]:
         return {"id": obj["instructor"]["id"], "name": obj["instructor"]["name"]}
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        if data.get("price") is None:
+            data.pop("price", None)  # free courses keep the v1 shape
+        return data
 
 
 class CourseListQuerySerializer(serializers.Serializer):
@@ -573,6 +637,11 @@ class CourseAnalyticsSerializer(serializers.Serializer):
         "learners; learners without progress count as 0."
     )
     lessons = LessonAnalyticsSerializer(many=True, help_text="In course order.")
+    revenue = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Paid courses only: `{currency: minor units}` paid for the course, net of refunds.",
+    )
 
 
 class OverviewSerializer(serializers.Serializer):

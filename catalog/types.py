@@ -27,6 +27,13 @@ VIDEO_STATUSES: tuple[str, ...] = (
 )
 
 
+class Price(TypedDict):
+    """A course's price: minor units (cents) of an ISO 4217 currency, lower-case as Stripe writes it."""
+
+    amount: int
+    currency: str
+
+
 class CourseFields(TypedDict):
     """What a course and its read models (`selectors.CourseDetail`) share."""
 
@@ -41,6 +48,7 @@ class CourseFields(TypedDict):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    price: Price | None  # None = free
 
 
 class Course(CourseFields):

@@ -33,9 +33,11 @@ ERROR_DESCRIPTIONS = {
     409: "Conflict",
     413: "Request too large",
     414: "Request line (path and query string) over 8190 bytes",
+    402: "Payment required (a paid course: buy it through checkout)",
     429: "Rate limited (see Retry-After)",
     431: "Request headers too large (a field over 8190 bytes or more than 100 fields)",
-    502: "Upstream service (Mux) failed",
+    502: "Upstream service (Mux, Stripe) failed",
+    504: "Upstream service (Stripe) did not answer in time",
     503: "A backing store is unavailable",
 }
 

@@ -43,7 +43,12 @@ DEV_MUX_TOKEN_SECRET = "emulator-token-secret"  # noqa: S105
 # 0600, under var/, which git ignores): a development key is never a constant anyone can read in the
 # repository, and every process of one checkout (runserver, the Mux emulator, manage.py) agrees on it.
 DEV_SECRETS_FILE = VAR_DIR / "dev-secrets.json"
-_DEV_SECRET_BYTES = {"DJANGO_SECRET_KEY": 48, "JWT_SIGNING_KEY": 48, "MUX_WEBHOOK_SECRET": 32}
+_DEV_SECRET_BYTES = {
+    "DJANGO_SECRET_KEY": 48,
+    "JWT_SIGNING_KEY": 48,
+    "MUX_WEBHOOK_SECRET": 32,
+    "STRIPE_WEBHOOK_SECRET": 32,
+}
 
 
 def _read_dev_secrets() -> dict[str, str]:
@@ -137,6 +142,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "streaming",
+    "commerce",
     "webhooks",
 ]
 
@@ -435,6 +441,29 @@ MUX_PLAYBACK_TOKEN_TTL_SECONDS = env.int("MUX_PLAYBACK_TOKEN_TTL_SECONDS", defau
 # (often a multi-file pick), so the quota must fit a whole course; it still bounds what a stolen
 # instructor token can do, and an unused upload URL expires at Mux without cost.
 MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=200)
+
+# --- Stripe (commerce/) -------------------------------------------------------------------------------
+# Outside production an unset key means the local Stripe emulator (`make run` starts it); in production an
+# unset key switches selling off (checkout answers 503) rather than refusing to start a free-only site.
+DEV_STRIPE_SECRET_KEY = "sk_test_emulator"  # noqa: S105 - accepted by the local emulator only
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="" if IS_PRODUCTION else DEV_STRIPE_SECRET_KEY)
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+# Comma-separated: during a secret roll both the old and the new signing secret verify.
+STRIPE_WEBHOOK_SECRETS: list[str] = [
+    s.strip()
+    for s in env.str(
+        "STRIPE_WEBHOOK_SECRET", default="" if IS_PRODUCTION else _dev_secret("STRIPE_WEBHOOK_SECRET")
+    ).split(",")
+    if s.strip()
+]
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+STRIPE_REQUEST_TIMEOUT_SECONDS = env.float("STRIPE_REQUEST_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES = _bounded_int("STRIPE_MAX_NETWORK_RETRIES", 1, low=0, high=5)
+# Checkout success/cancel URLs must start with one of these origins exactly (no open redirect).
+CHECKOUT_REDIRECT_ORIGINS: list[str] = env.list(
+    "CHECKOUT_REDIRECT_ORIGINS",
+    default=[] if IS_PRODUCTION else ["http://127.0.0.1:8000", "http://localhost:8000"],
+)
 
 # --- HTTP hardening ---------------------------------------------------------------------------------
 # The one body cap (learnstream/body_limit.py enforces it on Content-Length, files included): video goes

@@ -8,6 +8,7 @@ from learnstream.api_root import ApiRootView
 api_v1: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),  # SimpleRouter has no root view of its own
     path("", include("accounts.urls")),
+    path("", include("commerce.urls")),
     path("", include("catalog.urls")),
     path("", include("catalog.video.urls")),
 ]

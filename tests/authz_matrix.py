@@ -22,12 +22,13 @@ Deliberate choices visible in the table (docs/api.md, Conventions):
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.scenario import PASSWORD, ROLES
+from tests.scenario import PASSWORD, ROLES, Raw
 
 Body = dict[str, Any] | Callable[[Any, str], Any] | None
 
@@ -85,6 +86,21 @@ def _admin_upload(world: Any, _role: str) -> dict[str, Any]:
 
 def _webhook(world: Any, role: str) -> dict[str, Any]:
     return world.webhook_event(role)
+
+
+def _stripe_webhook(_world: Any, role: str) -> Any:
+    """A Stripe-signed event of a type stored and acknowledged without side effects."""
+    from django.conf import settings
+
+    from commerce.emulator import signature_header
+
+    payload = json.dumps({"id": f"evt_proof_{role}", "object": "event", "type": "customer.created",
+                          "data": {"object": {"id": "cus_proof"}}})  # fmt: skip
+    header = signature_header(secrets=settings.STRIPE_WEBHOOK_SECRETS[:1], payload=payload)
+    return Raw(payload.encode(), {"Stripe-Signature": header})
+
+
+CHECKOUT = {"success_url": "http://127.0.0.1:8000/paid", "cancel_url": "http://127.0.0.1:8000/cancelled"}
 
 
 NEW_COURSE = {"title": "Matrix course", "description": "d", "tags": ["t"], "level": "beginner"}
@@ -177,5 +193,14 @@ MATRIX: list[Row] = [
     R("GET",    "/api/v1/analytics/overview/",               401, 403, 403, 403, 403, 403, 200),
     # --- webhook: authenticated by signature only; who calls it does not matter ---
     R("POST",   "/webhooks/mux",                             200, 200, 200, 200, 200, 200, 200, body=_webhook),
+    R("POST",   "/webhooks/stripe",                          200, 200, 200, 200, 200, 200, 200, body=_stripe_webhook),
+    # --- commerce --- (the scenario's courses are free: buying one is 409; paid courses: commerce/tests)
+    R("POST",   "/api/v1/courses/{id}/checkout",             401, 409, 409, 409, 409, 409, 409, body=CHECKOUT),
+    R("POST",   "/api/v1/courses/{id}/checkout",             401, 404, 404, 404, 409, 404, 409, on="draft_course",
+      body=CHECKOUT),
+    R("GET",    "/api/v1/orders/",                           401, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/orders/{id}",                       401, 404, 200, 404, 404, 404, 200, on="order"),
+    R("POST",   "/api/v1/orders/{id}/refund",                401, 403, 403, 403, 403, 403, 409, on="order",
+      note="the scenario's order is pending: refusing it needs no Stripe call"),
 ]
 # fmt: on

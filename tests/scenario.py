@@ -300,7 +300,22 @@ def build_world(api: Api, actors: Actors, paths: Paths | None = None) -> World:
             (200,),
             "heartbeat",
         )
+    world.ids["order"] = _pending_order(world, course)
     return world
+
+
+def _pending_order(world: World, course: dict[str, Any]) -> str:
+    """An open order of the enrolled student (no Stripe call needed to read or refuse it)."""
+    from commerce.models import Order
+
+    order = Order.objects.create(
+        user_id=world.actors.user_id("enrolled"),
+        course_id=course["id"],
+        course_title=str(course.get("title", "")),
+        amount=4900,
+        currency="usd",
+    )
+    return str(order.pk)
 
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + bytes(4096)  # any bytes: the emulator stores, never decodes

@@ -7,7 +7,7 @@ from typing import Any
 
 from bson import json_util
 
-APPS = ("accounts", "catalog", "streaming", "webhooks", "token_blacklist")
+APPS = ("accounts", "catalog", "streaming", "commerce", "webhooks", "token_blacklist")
 
 
 def _tables() -> list[str]:

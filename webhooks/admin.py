@@ -40,10 +40,11 @@ class RetryStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(WebhookEvent)
-# Read-only: the inbox is written only by Mux (through the signed endpoint) and by processing.
+# Read-only: the inbox is written only by the providers (through the signed endpoints) and by processing.
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "event_id",
+        "source",
         "type",
         "status",
         "attempts",
@@ -52,7 +53,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "processed_at",
         "next_attempt_at",
     )
-    list_filter = ("status", RetryStateFilter, "type", "received_at")
+    list_filter = ("source", "status", RetryStateFilter, "type", "received_at")
     # Facet counts next to each filter value: failures per status/type at a glance.
     show_facets = admin.ShowFacets.ALWAYS
     search_fields = ("event_id", "type")

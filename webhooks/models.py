@@ -1,4 +1,5 @@
-"""The durable webhook inbox: one row per Mux event id, committed before Mux gets its 2xx."""
+"""The durable webhook inbox: one row per (provider, event id), committed before the provider gets its 2xx.
+One inbox for every provider (Mux, Stripe): storing, retries, leases, replay and the admin are shared."""
 
 from django.db import models
 
@@ -9,9 +10,14 @@ class WebhookEventStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class WebhookSource(models.TextChoices):
+    MUX = "mux", "Mux"
+    STRIPE = "stripe", "Stripe"
+
+
 class WebhookEvent(models.Model):
-    source = models.CharField(max_length=16, default="mux")
-    event_id = models.CharField(max_length=255, unique=True)
+    source = models.CharField(max_length=16, choices=WebhookSource.choices, default=WebhookSource.MUX)
+    event_id = models.CharField(max_length=255)
     type = models.CharField(max_length=255, db_index=True)
     # The raw body exactly as signed (for audits and replays) and its parsed form (for processing).
     raw_body = models.TextField()
@@ -34,6 +40,11 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+        constraints = [
+            # Event ids are unique per provider only; a redelivery is the same row. event_id first: the
+            # replay command looks events up by id alone.
+            models.UniqueConstraint(fields=["event_id", "source"], name="webhook_event_source_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

@@ -18,7 +18,7 @@ from django_tasks import task
 
 from learnstream.leases import attempts_covering, backoff_delay, lease_claim, lease_release
 from webhooks import handlers
-from webhooks.models import WebhookEvent, WebhookEventStatus
+from webhooks.models import WebhookEvent, WebhookEventStatus, WebhookSource
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,14 @@ def _attempts_covering(horizon: timedelta) -> int:
 MAX_AUTOMATIC_ATTEMPTS = _attempts_covering(RETRY_HORIZON)
 
 
-def webhook_event_receive(*, raw_body: bytes, payload: dict[str, Any]) -> tuple[WebhookEvent, bool]:
-    """Store a verified event once. Returns (row, created); processing is enqueued only after commit."""
+def webhook_event_receive(
+    *, raw_body: bytes, payload: dict[str, Any], source: str = WebhookSource.MUX
+) -> tuple[WebhookEvent, bool]:
+    """Store a verified event once per (source, id). Returns (row, created); processing is enqueued only
+    after commit."""
     with transaction.atomic():
         event, created = WebhookEvent.objects.get_or_create(
+            source=source,
             event_id=str(payload["id"]),
             defaults={
                 "type": str(payload.get("type") or "")[:255],
@@ -94,9 +98,9 @@ def webhook_event_process(*, event_pk: int) -> str | None:
         return None
     event, token = claim
     try:
-        outcome = handlers.event_handle(payload=event.payload)
+        outcome = handlers.event_handle(payload=event.payload, source=event.source)
     except handlers.MalformedPayload as exc:
-        # Signed by Mux but unusable: retrying cannot help, keep it visible in the admin.
+        # Signed by the provider but unusable: retrying cannot help, keep it visible in the admin.
         _record_failure(event=event, token=token, exc=exc, retry=False)
         return "failed"
     except Exception as exc:  # any failure must be recorded on the row and retried, never lost

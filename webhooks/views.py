@@ -1,9 +1,10 @@
-"""`POST /webhooks/mux`: verify the signature over the raw body, store once, acknowledge.
+"""`POST /webhooks/mux` and `POST /webhooks/stripe`: verify the signature over the raw body, store once
+in the one inbox, acknowledge.
 
 Authenticated only by the signature (no session, no JWT, no CSRF). Order matters: the body is read as
 raw bytes before anything could parse it (re-serialised JSON never verifies), and 200 is answered only
 after the inbox row is committed; a database failure propagates to the exception handler as 503, so
-Mux redelivers.
+the provider redelivers.
 """
 
 import json
@@ -21,9 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from commerce.stripe_api import SignatureInvalid, event_verify
 from learnstream.errors import ValidationFailed
 from learnstream.net import client_ip
 from learnstream.openapi import error_responses
+from webhooks.models import WebhookSource
 from webhooks.services import webhook_event_receive
 from webhooks.verification import SignatureError, signature_verify
 
@@ -37,7 +40,7 @@ class InvalidSignature(ValidationFailed):
 
 class InvalidPayload(ValidationFailed):
     code = "invalid_payload"
-    default_message = "The webhook body is not a Mux event."
+    default_message = "The webhook body is not a usable event."
 
 
 class WebhookAckSerializer(serializers.Serializer):
@@ -113,4 +116,52 @@ class MuxWebhookView(APIView):
         event, created = webhook_event_receive(raw_body=raw, payload=payload)
         if not created:
             logger.info("duplicate Mux webhook %s (%s) acknowledged", event.event_id, event.type)
+        return Response({"received": True, "duplicate": not created})
+
+
+class StripeWebhookView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+    parser_classes = [JSONParser]  # documented content type only; the view reads request.body itself
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="webhooks_stripe",
+        summary="Stripe webhook receiver",
+        description=(
+            "Stripe only. Verifies `Stripe-Signature` with the Stripe SDK's verifier (HMAC-SHA256 over "
+            "`t.` + raw body, 300 s tolerance, any configured `STRIPE_WEBHOOK_SECRET`), stores the event "
+            "once by its id in the webhook inbox and acknowledges. Processing is asynchronous."
+        ),
+        auth=[],
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Stripe-Signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="`t=<unix seconds>,v1=<hex hmac>[,v1=...]`",
+            )
+        ],
+        responses={200: WebhookAckSerializer, **error_responses(400, 413, 503)},
+        examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        raw: bytes = request.body
+        try:
+            event_verify(
+                payload=raw,
+                header=request.headers.get("Stripe-Signature"),
+                secrets=settings.STRIPE_WEBHOOK_SECRETS,
+                tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+            )
+        except SignatureInvalid as exc:
+            logger.warning("rejected Stripe webhook from %s: %s", client_ip(request), exc)
+            raise InvalidSignature() from exc
+        payload = _parse_event(raw)
+        event, created = webhook_event_receive(raw_body=raw, payload=payload, source=WebhookSource.STRIPE)
+        if not created:
+            logger.info("duplicate Stripe webhook %s (%s) acknowledged", event.event_id, event.type)
         return Response({"received": True, "duplicate": not created})

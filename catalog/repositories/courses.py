@@ -36,7 +36,7 @@ from catalog.repositories.base import (
 )
 from catalog.repositories.lessons import COLLECTION as LESSONS
 from catalog.repositories.lessons import to_lesson
-from catalog.types import Course, Lesson
+from catalog.types import Course, Lesson, Price
 
 COLLECTION = "courses"
 
@@ -66,7 +66,9 @@ INDEXES = [
 # replacements exist, by `manage.py mongo_indexes`.
 SUPERSEDED_INDEXES = ("status_published_at", "status_created_at", "status_title")
 
-EDITABLE_FIELDS = frozenset({"title", "slug", "description", "tags", "level", "sequential", "prerequisites"})
+EDITABLE_FIELDS = frozenset(
+    {"title", "slug", "description", "tags", "level", "sequential", "prerequisites", "price"}
+)
 ID_LIST_FIELDS = frozenset({"prerequisites"})  # stored as ObjectIds
 
 
@@ -120,12 +122,19 @@ def _to_course(doc: Document) -> Course:
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
         "published_at": doc.get("published_at"),
+        "price": _to_price(doc.get("price")),
     }
 
 
 def _one_of(values: tuple[str, ...]) -> Any:
     # An equality where one value will do: SecantusDB counts a one-element `$in` about half as fast.
     return values[0] if len(values) == 1 else {"$in": list(values)}
+
+
+def _to_price(value: Any) -> Price | None:
+    if not isinstance(value, dict):
+        return None
+    return {"amount": int(value["amount"]), "currency": str(value["currency"])}
 
 
 def _build_filter(query: CourseQuery) -> Document:
@@ -163,6 +172,7 @@ class CourseRepository:
         now: datetime,
         sequential: bool = False,
         prerequisites: list[str] | None = None,
+        price: Price | None = None,
     ) -> Course:
         doc: Document = {
             "_id": oid(course_id),
@@ -179,6 +189,7 @@ class CourseRepository:
             "layout_rev": 0,
             "sequential": sequential,
             "prerequisites": oids(prerequisites or []),
+            "price": price,
             "created_at": now,
             "updated_at": now,
         }

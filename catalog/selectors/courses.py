@@ -99,6 +99,7 @@ def course_details(courses: list[Course]) -> list[CourseDetail]:
                 "published_at": c["published_at"],
                 "sequential": c["sequential"],
                 "prerequisites": c["prerequisites"],
+                "price": c["price"],
             }
         )
     return details

@@ -9,12 +9,19 @@ from catalog.services.courses import (
     course_unpublish,
     course_update,
 )
-from catalog.services.enrollments import enrollment_cancel, enrollment_create
+from catalog.services.enrollments import (
+    PaymentRequired,
+    enrollment_cancel,
+    enrollment_create,
+    enrollment_grant,
+    enrollment_revoke,
+)
 from catalog.services.lessons import lesson_create, lesson_delete, lesson_reorder, lesson_update
 from catalog.services.progress import progress_complete, progress_record
 from catalog.services.sections import section_create, section_delete, section_update, sections_reorder
 
 __all__ = [
+    "PaymentRequired",
     "course_archive",
     "course_create",
     "course_publish",
@@ -22,6 +29,8 @@ __all__ = [
     "course_update",
     "enrollment_cancel",
     "enrollment_create",
+    "enrollment_grant",
+    "enrollment_revoke",
     "lesson_create",
     "lesson_delete",
     "lesson_reorder",

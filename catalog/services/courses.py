@@ -10,7 +10,7 @@ from catalog.repositories.base import DuplicateKey, new_id
 from catalog.repositories.courses import CourseRepository
 from catalog.selectors.courses import course_get
 from catalog.services.common import archived, now
-from catalog.types import Course
+from catalog.types import Course, Price
 from learnstream.errors import Conflict, ValidationFailed
 
 SLUG_MAX_LENGTH = 80
@@ -32,6 +32,7 @@ def course_create(
     slug: str | None = None,
     sequential: bool = False,
     prerequisites: list[str] | None = None,
+    price: Price | None = None,
 ) -> Course:
     """Create a draft course. An explicit slug that is taken → 409; a generated one gets a `-2`, `-3`…
     suffix (the unique index decides races: on a duplicate we simply try the next candidate)."""
@@ -48,6 +49,7 @@ def course_create(
         "owner_id": owner_id,
         "sequential": sequential,
         "prerequisites": prerequisites,
+        "price": price,
     }
     if slug:
         try:
@@ -75,7 +77,8 @@ def course_create(
 
 
 def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
-    """Partial update of editable fields (title, slug, description, tags, level). Archived → 409."""
+    """Partial update of editable fields (title, slug, description, tags, level, price). Archived → 409.
+    A price change never touches open orders: each keeps the price it was opened with."""
     if course["status"] == "archived":
         raise archived()
     if not fields:

@@ -11,10 +11,16 @@ from catalog.selectors.completion import courses_completed
 from catalog.selectors.courses import course_get
 from catalog.services.rollups import rollups_enrollment_changed
 from catalog.types import Course
-from learnstream.errors import Conflict, NotFound, PermissionDenied
+from learnstream.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from learnstream.permissions import Actor
 
 NOT_ENROLLED = "You are not enrolled in this course."
+
+
+class PaymentRequired(ApplicationError):
+    status_code = 402
+    code = "payment_required"
+    default_message = "This course is paid: buy it through checkout to enroll."
 
 
 def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool]:
@@ -31,6 +37,15 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
         raise Conflict("Only published courses accept enrollments.", details={"status": [course["status"]]})
     if course["prerequisites"]:
         require_prerequisites(user_id=user_id, course=course)
+    if course["price"] is not None:
+        # A paid course is entered through a paid order only (enrollment_grant); a learner who bought it
+        # gets the idempotent answer.
+        bought = Enrollment.objects.filter(
+            user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE
+        ).first()
+        if bought is None:
+            raise PaymentRequired(details={"price": [course["price"]]})
+        return bought, False
     try:
         with transaction.atomic():
             enrollment, created = Enrollment.objects.get_or_create(user_id=user_id, course_id=course_id)
@@ -88,3 +103,36 @@ def enrollment_cancel(*, actor: Actor, course_id: str) -> None:
         raise NotFound(NOT_ENROLLED)
     catalog_cache.enrollment_changed(user_id=actor.id, course_id=course_id, active=False)
     rollups_enrollment_changed(user_id=actor.id, course_id=course_id, active=False)
+
+
+def enrollment_grant(*, user_id: int, course_id: str) -> bool:
+    """Make the user actively enrolled whatever the course's enrollment rules (a paid order, not the
+    learner, asks). Call inside the caller's transaction: the row and the cached answer follow its commit.
+    Returns True when the enrollment became active now, False when it already was."""
+    moment = timezone.now()
+    enrollment, created = Enrollment.objects.get_or_create(
+        user_id=user_id, course_id=course_id, defaults={"created_at": moment, "updated_at": moment}
+    )
+    if not created:
+        created = (
+            Enrollment.objects.filter(pk=enrollment.pk)
+            .exclude(status=EnrollmentStatus.ACTIVE)
+            .update(status=EnrollmentStatus.ACTIVE, created_at=moment, updated_at=moment)
+            == 1
+        )
+        if created:  # the learner's earlier progress counts in the course's analytics again
+            rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+    catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+    return created
+
+
+def enrollment_revoke(*, user_id: int, course_id: str) -> bool:
+    """End the user's enrollment at once (refund, dispute): the cached answer is dropped now, so playback
+    and heartbeats refuse on their next request. Returns True when an active enrollment was ended."""
+    revoked = Enrollment.objects.filter(
+        user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE
+    ).update(status=EnrollmentStatus.CANCELLED, updated_at=timezone.now())
+    catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=False)
+    if revoked:
+        rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=False)
+    return revoked == 1

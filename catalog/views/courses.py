@@ -142,6 +142,7 @@ class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActi
             slug=data.get("slug") or None,
             sequential=data["sequential"],
             prerequisites=data["prerequisites"],
+            price=data.get("price"),
         )
         return _detail_response(
             course_selectors.course_detail_of(course=course), status_code=status.HTTP_201_CREATED

@@ -48,13 +48,14 @@ class CourseLearnerActions(CatalogViewSet):
     @extend_schema(
         summary="Enroll in a course",
         description="Published courses only (409 otherwise). 201 when the enrollment starts, 200 when it "
-        "was already active; concurrent calls converge on one row.",
+        "was already active; concurrent calls converge on one row. A paid course answers 402 "
+        "`payment_required` unless the caller bought it (checkout).",
         parameters=[ID_PARAM],
         request=None,
         responses={
             201: EnrollmentCreatedSerializer,
             200: EnrollmentCreatedSerializer,
-            **error_responses(400, 401, 404, 409, 503),
+            **error_responses(400, 401, 402, 404, 409, 503),
         },
     )
     @action(detail=True, methods=["post"])
