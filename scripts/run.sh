@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the embedded default. SQLite under var/, SecantusDB on disk under var/mongo, in-process cache,
-# immediate tasks, mail written to files under var/mail/, and the local Mux emulator when no Mux
-# credentials are configured.
+# immediate tasks, mail written to files under var/mail/, and the local Mux and Stripe emulators when no
+# Mux / Stripe credentials are configured.
 # Ctrl-C stops everything this script started. Re-running keeps the data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ MONGO_PORT=${LS_MONGO_PORT:-27017}
 export MONGO_URI=${MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT}
 APP_PORT=${LS_PORT:-8000}
 EMULATOR_PORT=${LS_MUX_EMULATOR_PORT:-8001}
+STRIPE_EMULATOR_PORT=${LS_STRIPE_EMULATOR_PORT:-12111}
+export CHECKOUT_REDIRECT_ORIGINS=${CHECKOUT_REDIRECT_ORIGINS:-http://127.0.0.1:$APP_PORT,http://localhost:$APP_PORT}
 
 pids=()
 cleanup() {
@@ -45,6 +47,19 @@ if [ -z "${MUX_TOKEN_ID:-}" ] && [ -f streaming/management/commands/mux_emulator
     --webhook-url "http://127.0.0.1:$APP_PORT/webhooks/mux" >>"$VAR/log/mux-emulator.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do port_open 127.0.0.1 "$EMULATOR_PORT" && break; sleep 0.1; done
+fi
+
+if [ -z "${STRIPE_SECRET_KEY:-}" ] && [ -f commerce/management/commands/stripe_emulator.py ]; then
+  export STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:$STRIPE_EMULATOR_PORT}
+  if port_open 127.0.0.1 "$STRIPE_EMULATOR_PORT"; then
+    echo "[run] port $STRIPE_EMULATOR_PORT is taken: set LS_STRIPE_EMULATOR_PORT (checkout will fail)" >&2
+  else
+    echo "[run] no STRIPE_SECRET_KEY: starting the Stripe emulator on 127.0.0.1:$STRIPE_EMULATOR_PORT" >&2
+    $BIN/python manage.py stripe_emulator --port "$STRIPE_EMULATOR_PORT" \
+      --webhook-url "http://127.0.0.1:$APP_PORT/webhooks/stripe" >>"$VAR/log/stripe-emulator.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do port_open 127.0.0.1 "$STRIPE_EMULATOR_PORT" && break; sleep 0.1; done
+  fi
 fi
 
 $BIN/python manage.py migrate --no-input

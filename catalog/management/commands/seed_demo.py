@@ -1,4 +1,7 @@
-"""`manage.py seed_demo`: demo users, a published course with lessons, one learner with progress.
+"""`manage.py seed_demo`: demo users, a published paid course with lessons, one learner with progress.
+
+The demo course has a price, so it can be bought end to end (with `make run`, against the local Stripe
+emulator): the first student got it complimentary (granted), the second can buy it.
 
 Idempotent: users, courses, enrollments and progress are found or created, never duplicated. Passwords
 are generated on first creation and printed once; they are stored nowhere but the password hash, and a
@@ -15,13 +18,14 @@ from django.db import transaction
 
 from accounts.models import Role, User
 from catalog import selectors, services
-from catalog.types import Course
+from catalog.types import Course, Price
 from catalog.video.demo import seed_demo_video
 from learnstream.errors import ApplicationError
 from learnstream.permissions import Actor
 
 DEMO_COURSE_SLUG = "django-from-zero"
 DRAFT_COURSE_SLUG = "mongodb-patterns-draft"
+DEMO_PRICE: Price = {"amount": 1900, "currency": "usd"}
 
 DEMO_USERS = (
     ("admin@learnstream.local", "Ada Admin", Role.ADMIN),
@@ -74,10 +78,14 @@ def seed_courses(out: OutputWrapper, *, instructor: User) -> Course:
             description="Build and test a small Django application, one short lesson at a time.",
             tags=["python", "django", "web"],
             level="beginner",
+            price=DEMO_PRICE,
         )
-        out.write(f"  created course {DEMO_COURSE_SLUG} ({course['id']})")
+        out.write(f"  created course {DEMO_COURSE_SLUG} ({course['id']}), price 19.00 USD")
     else:
         out.write(f"  exists  course {DEMO_COURSE_SLUG} ({course['id']})")
+    if course["price"] is None:  # seeded before courses had prices
+        course = services.course_update(course=course, fields={"price": DEMO_PRICE})
+        out.write("  priced 19.00 USD")
     if not course["lesson_ids"]:
         for title, description, duration, preview in DEMO_LESSONS:
             services.lesson_create(
@@ -129,9 +137,10 @@ def seed_structure(out: OutputWrapper, *, course: Course) -> Course:
 
 
 def seed_learning(out: OutputWrapper, *, student: User, course: Course) -> None:
-    """The first student is enrolled, finished lesson 1 and is halfway through lesson 2."""
+    """The first student is enrolled (a complimentary grant: the course is paid), finished lesson 1 and is
+    halfway through lesson 2."""
     with transaction.atomic():
-        services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
+        services.enrollment_grant(user_id=student.pk, course_id=course["id"])
     first, second = course["lesson_ids"][:2]
     # Before any lesson has a video (seed_video runs later), so completing needs no watched coverage.
     services.progress_record(actor=Actor.of(student), lesson_id=first, position=DEMO_LESSONS[0][2])
