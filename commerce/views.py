@@ -1,6 +1,7 @@
 """Commerce endpoints: checkout, the orders list and detail, and the admin's refund. Thin: parse, call
 one selector or service, render."""
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors, services
+from commerce.models import Order
 from commerce.serializers import (
     CheckoutInputSerializer,
     CheckoutSerializer,
@@ -68,19 +70,22 @@ class OrderListView(GenericAPIView):
         operation_id="orders_list",
         summary="Orders: mine; admins see all",
         parameters=[OrderListQuerySerializer],
-        responses={200: OrderSerializer(many=True), **error_responses(400, 401, 503)},
+        responses={200: OrderSerializer(many=True), **error_responses(400, 401, 404, 503)},
     )
-    def get(self, request: Request) -> Response:
-        query = OrderListQuerySerializer(data=request.query_params)
+    def get_queryset(self) -> QuerySet[Order]:
+        # Also what the browsable API's renderer asks for.
+        query = OrderListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        orders = selectors.orders_visible(
-            actor=Actor.of(request.user),
+        return selectors.orders_visible(
+            actor=Actor.of(self.request.user),
             user_id=params.get("user"),
             course_id=params.get("course"),
             status=params.get("status"),
         )
-        page = self.paginate_queryset(orders)
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(OrderSerializer(page, many=True).data)
 
 

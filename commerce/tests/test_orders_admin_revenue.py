@@ -144,3 +144,10 @@ def test_free_course_analytics_have_no_revenue(stripe_emulator, instructor, clie
     body = client_for(instructor).get(f"/api/v1/courses/{free['id']}/analytics").json()
 
     assert "revenue" not in body
+
+
+def test_the_browsable_api_renders_the_orders_list_and_its_errors(stripe_emulator, student, client_for):
+    client = client_for(student)
+
+    assert client.get("/api/v1/orders/", HTTP_ACCEPT="text/html").status_code == 200
+    assert client.get("/api/v1/orders/?status=bogus", HTTP_ACCEPT="text/html").status_code == 400
