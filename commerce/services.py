@@ -102,6 +102,9 @@ def checkout_start(*, actor: Actor, course_id: str, success_url: str, cancel_url
         user_id=actor.id, course_id=course_id, status=EnrollmentStatus.ACTIVE
     ).exists():
         raise Conflict("You are already enrolled in this course.", details={"enrolled": [True]})
+    if not user.email_verified:
+        # Stripe's receipt and any refund notice go to this address: it must be the learner's own.
+        raise EmailNotVerified()
     # A reused order keeps the price it was opened with, even if the course's price changed since.
     order = _pending_order(
         user_id=actor.id,

@@ -38,9 +38,15 @@ def paid_course(make_paid_course: Callable[..., Course]) -> Course:
 
 @pytest.fixture
 def checkout(client_for: Callable[[Any], Any]) -> Callable[..., Any]:
-    """POST courses/{id}/checkout as `user`; returns the response."""
+    """POST courses/{id}/checkout as `user` (whose email is marked verified first, unless `verify` is
+    False: checkout needs a verified address); returns the response."""
 
-    def do(user: Any, course: Course, *, success: str = SUCCESS, cancel: str = CANCEL) -> Any:
+    def do(
+        user: Any, course: Course, *, success: str = SUCCESS, cancel: str = CANCEL, verify: bool = True
+    ) -> Any:
+        if verify and not user.email_verified:
+            type(user).objects.filter(pk=user.pk).update(email_verified=True)
+            user.email_verified = True
         return client_for(user).post(
             f"/api/v1/courses/{course['id']}/checkout",
             {"success_url": success, "cancel_url": cancel},

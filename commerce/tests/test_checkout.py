@@ -119,7 +119,7 @@ def test_checkout_needs_a_login(stripe_emulator, api_client, paid_course):
     response = api_client.post(
         f"/api/v1/courses/{paid_course['id']}/checkout", {"success_url": SUCCESS, "cancel_url": CANCEL}
     )
-    assert_error(response, 401)
+    assert_error(response, 403, "permission_denied")
     assert not Order.objects.exists()
 
 
@@ -172,3 +172,29 @@ def test_without_a_stripe_key_checkout_is_503(stripe_emulator, student, paid_cou
 
     assert_error(checkout(student, paid_course), 503, "payments_unavailable")
     assert not Enrollment.objects.exists()
+
+
+def test_an_unverified_email_cannot_check_out(stripe_emulator, student, paid_course, checkout):
+    assert student.email_verified is False
+
+    error = assert_error(checkout(student, paid_course, verify=False), 403, "email_not_verified")
+
+    assert error["message"] == "Verify your email address before buying a course."
+    assert not Order.objects.exists()
+    assert stripe_emulator.requests() == []
+
+
+def test_a_deactivated_user_cannot_check_out(stripe_emulator, student, paid_course, client_for):
+    client = client_for(student)
+    # Behind the services' back (no token revocation): the checkout itself must still refuse.
+    type(student).objects.filter(pk=student.pk).update(is_active=False, email_verified=True)
+
+    response = client.post(
+        f"/api/v1/courses/{paid_course['id']}/checkout",
+        {"success_url": SUCCESS, "cancel_url": CANCEL},
+        format="json",
+    )
+
+    assert_error(response, 403, "permission_denied")
+    assert not Order.objects.exists()
+    assert stripe_emulator.requests() == []

@@ -21,6 +21,7 @@ def test_a_learner_buys_a_course_in_the_browser(
     page, live_server, screenshot, stripe_emulator, settings, instructor, student
 ):
     settings.CHECKOUT_REDIRECT_ORIGINS = [live_server.url]
+    type(student).objects.filter(pk=student.pk).update(email_verified=True)
     stripe_emulator.set_webhook_url(f"{live_server.url}/webhooks/stripe")
     course = services.course_create(
         owner_id=instructor.id, title="Paid in Chromium", price={"amount": 2500, "currency": "eur"}
