@@ -66,12 +66,6 @@ class OrderListView(GenericAPIView):
     serializer_class = OrderSerializer
     pagination_class = PageNumberPagination
 
-    @extend_schema(
-        operation_id="orders_list",
-        summary="Orders: mine; admins see all",
-        parameters=[OrderListQuerySerializer],
-        responses={200: OrderSerializer(many=True), **error_responses(400, 401, 404, 503)},
-    )
     def get_queryset(self) -> QuerySet[Order]:
         # Also what the browsable API's renderer asks for.
         query = OrderListQuerySerializer(data=self.request.query_params)
@@ -84,6 +78,12 @@ class OrderListView(GenericAPIView):
             status=params.get("status"),
         )
 
+    @extend_schema(
+        operation_id="orders_list",
+        summary="Orders: mine; admins see all",
+        parameters=[OrderListQuerySerializer],
+        responses={200: OrderSerializer(many=True), **error_responses(400, 401, 404, 503)},
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(OrderSerializer(page, many=True).data)

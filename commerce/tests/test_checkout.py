@@ -119,7 +119,7 @@ def test_checkout_needs_a_login(stripe_emulator, api_client, paid_course):
     response = api_client.post(
         f"/api/v1/courses/{paid_course['id']}/checkout", {"success_url": SUCCESS, "cancel_url": CANCEL}
     )
-    assert_error(response, 403, "permission_denied")
+    assert_error(response, 401, "not_authenticated")
     assert not Order.objects.exists()
 
 
