@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from accounts.models import Role, User
+from accounts.onetime import TOKEN_MAX_CHARS
 
 
 def password_field(**kwargs: object) -> serializers.CharField:
@@ -44,6 +45,29 @@ class RefreshSerializer(serializers.Serializer):
 class PasswordChangeSerializer(serializers.Serializer):
     current_password = password_field()
     new_password = password_field()
+
+
+def token_field() -> serializers.CharField:
+    # The one-time token from a mailed link; anything longer than a token is refused unread.
+    return serializers.CharField(max_length=TOKEN_MAX_CHARS, trim_whitespace=False, write_only=True)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = token_field()
+    new_password = password_field()
+
+
+class OneTimeTokenSerializer(serializers.Serializer):
+    token = token_field()
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    new_email = serializers.EmailField(max_length=254)
+    current_password = password_field()
 
 
 class UserSerializer(serializers.ModelSerializer):

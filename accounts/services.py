@@ -6,6 +6,10 @@ commit: see `accounts.revocation.auth_state_publish` for why that is safe.
 Concurrency rule: every change to a user's token state (rotation, logout, logout-all, password change,
 role change, deactivation) runs in a transaction holding that user's row lock (`select_for_update`), so
 rotation, reuse detection and revocation are serialised per user and can never interleave.
+
+Self-service by email (password reset, email verification, email change) mails one-time links
+(`accounts.onetime`) through the outbox (`learnstream.mail`): the mail is queued in the writing
+transaction and delivered by a task after the commit.
 """
 
 import enum
@@ -21,12 +25,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
+from django_tasks import task
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow
 
-from accounts.models import Role, TokenLineage, User, normalize_email
+from accounts.models import OneTimeTokenPurpose, Role, TokenLineage, User, normalize_email
+from accounts.onetime import one_time_token_issue, one_time_token_use
 from accounts.revocation import (
     access_denylist_publish,
     auth_state_publish,
@@ -46,6 +52,7 @@ from accounts.tokens import (
 )
 from learnstream.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from learnstream.logging import security_event
+from learnstream.mail import frontend_url, send_templated_mail
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -62,6 +69,11 @@ class EmailTaken(Conflict):
 class LastActiveAdmin(Conflict):
     code = "last_active_admin"
     default_message = "This change would leave no active administrator."
+
+
+class InvalidPassword(ValidationFailed):
+    code = "invalid_password"
+    default_message = "The current password is incorrect."
 
 
 class InvalidRefreshToken(NotAuthenticated):
@@ -91,6 +103,7 @@ def user_register(*, email: str, password: str, name: str) -> User:
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, name=name, role=Role.STUDENT)
+            email_verification_send(user=user)  # queued with the account: both or neither
     except IntegrityError as exc:
         raise EmailTaken() from exc  # lost a race with a concurrent registration of the same email
     except DjangoValidationError as exc:
@@ -388,3 +401,164 @@ def user_update(
 def user_deleted(*, user_id: int) -> None:
     """Called after a user row is deleted (any path): refuse their tokens without a DB query."""
     auth_state_revoke(user_id=user_id)
+
+
+# --- self-service by email -----------------------------------------------------------------------------
+
+PASSWORD_RESET_LIFETIME = timedelta(hours=1)
+EMAIL_VERIFY_LIFETIME = timedelta(hours=24)
+EMAIL_CHANGE_LIFETIME = timedelta(hours=24)
+
+
+def _greeting_name(user: User) -> str:
+    return user.name or user.email
+
+
+def password_reset_request(*, email: str) -> None:
+    """All a reset request does inside the request: queue the task, after the commit.
+
+    The same work whatever the address (known, unknown, inactive), so neither the answer nor its timing
+    tells whether an account exists; the lookup and the mail happen in `password_reset_send`.
+    """
+    normalized = normalize_email(email)
+    transaction.on_commit(lambda: password_reset_send.enqueue(email=normalized), robust=True)
+
+
+@task()
+def password_reset_send(email: str) -> bool:
+    """The background half of a reset request: mail a link if an active account with a usable password
+    has this address. Returns whether a mail was queued."""
+    return password_reset_mail(email=email)
+
+
+def password_reset_mail(*, email: str) -> bool:
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    # An unusable password was disabled by an administrator on purpose: a reset must not re-enable it.
+    if user is None or not user.has_usable_password():
+        security_event("password_reset_not_sent", level=logging.INFO)
+        return False
+    with transaction.atomic():
+        raw = one_time_token_issue(
+            user=user, purpose=OneTimeTokenPurpose.PASSWORD_RESET, lifetime=PASSWORD_RESET_LIFETIME
+        )
+        send_templated_mail(
+            to=user.email,
+            template="password_reset",
+            context={
+                "name": _greeting_name(user),
+                "email": user.email,
+                "link": frontend_url("/reset-password", token=raw),
+                "valid_minutes": int(PASSWORD_RESET_LIFETIME.total_seconds() // 60),
+            },
+        )
+    security_event("password_reset_requested", user_id=user.pk)
+    return True
+
+
+def password_reset_confirm(*, token: str, new_password: str) -> None:
+    """Set a new password from a reset link and end every session (JWT families, browser sessions).
+
+    A rejected password raises inside the token's transaction, so the token stays usable. Following a
+    link mailed to the address also proves the address, so it counts as verified.
+    """
+
+    def reset(user: User, _data: dict[str, Any]) -> tuple[int, int]:
+        errors = _password_errors(new_password, user)
+        if errors:
+            raise ValidationFailed(details={"new_password": errors})
+        user.set_password(new_password)
+        user.email_verified = True
+        user.save(update_fields=["password", "email_verified"])
+        _bump_epoch(user)  # access tokens and browser sessions (the session hash covers the epoch)
+        return user.pk, _blacklist_outstanding(Q(user_id=user.pk))  # refresh-token families
+
+    user_id, revoked = one_time_token_use(purpose=OneTimeTokenPurpose.PASSWORD_RESET, raw=token, action=reset)
+    security_event("password_reset_completed", user_id=user_id, tokens=revoked)
+
+
+def email_verification_send(*, user: User) -> bool:
+    """Queue a verification link for the user's address (superseding any earlier one) unless it is
+    already verified. Call inside the caller's transaction."""
+    if user.email_verified:
+        return False
+    raw = one_time_token_issue(
+        user=user, purpose=OneTimeTokenPurpose.EMAIL_VERIFY, lifetime=EMAIL_VERIFY_LIFETIME
+    )
+    send_templated_mail(
+        to=user.email,
+        template="verify_email",
+        context={
+            "name": _greeting_name(user),
+            "email": user.email,
+            "link": frontend_url("/verify-email", token=raw),
+            "valid_hours": int(EMAIL_VERIFY_LIFETIME.total_seconds() // 3600),
+        },
+    )
+    return True
+
+
+def email_verification_resend(*, user_id: int) -> bool:
+    with transaction.atomic():
+        return email_verification_send(user=_active_user(user_id))
+
+
+def email_verify(*, token: str) -> None:
+    def verify(user: User, _data: dict[str, Any]) -> int:
+        User.objects.filter(pk=user.pk).update(email_verified=True)
+        return user.pk
+
+    user_id = one_time_token_use(purpose=OneTimeTokenPurpose.EMAIL_VERIFY, raw=token, action=verify)
+    security_event("email_verified", user_id=user_id)
+
+
+def email_change_request(*, user_id: int, new_email: str, current_password: str) -> None:
+    """Mail a confirmation link to the new address and a notice to the current one; nothing changes
+    until the link is followed."""
+    user = _active_user(user_id)
+    if not user.check_password(current_password):
+        security_event("email_change_failed", level=logging.WARNING, user_id=user_id)
+        raise InvalidPassword()
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise ValidationFailed(details={"new_email": ["This is already your email address."]})
+    if User.objects.filter(email=new_email).exists():
+        raise EmailTaken()
+    context = {"name": _greeting_name(user), "old_email": user.email, "new_email": new_email}
+    with transaction.atomic():
+        raw = one_time_token_issue(
+            user=user,
+            purpose=OneTimeTokenPurpose.EMAIL_CHANGE,
+            lifetime=EMAIL_CHANGE_LIFETIME,
+            data={"new_email": new_email},
+        )
+        send_templated_mail(
+            to=new_email,
+            template="email_change_confirm",
+            context={
+                **context,
+                "link": frontend_url("/confirm-email", token=raw),
+                "valid_hours": int(EMAIL_CHANGE_LIFETIME.total_seconds() // 3600),
+            },
+        )
+        send_templated_mail(to=user.email, template="email_change_notice", context=context)
+    security_event("email_change_requested", user_id=user_id)
+
+
+def email_change_confirm(*, token: str) -> None:
+    """Switch to the confirmed address (which is thereby verified). The address may have been taken
+    since the request: 409, and the token stays (nothing is written)."""
+
+    def change(user: User, data: dict[str, Any]) -> int:
+        new_email = str(data["new_email"])
+        if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
+            raise EmailTaken()
+        user.email, user.email_verified = new_email, True
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["email", "email_verified"])
+        except IntegrityError as exc:
+            raise EmailTaken() from exc  # lost a race with a registration of the same address
+        return user.pk
+
+    user_id = one_time_token_use(purpose=OneTimeTokenPurpose.EMAIL_CHANGE, raw=token, action=change)
+    security_event("email_changed", user_id=user_id)

@@ -12,12 +12,17 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import selectors, services
+from accounts.models import normalize_email
 from accounts.ratelimits import login_attempt_check, login_succeeded, rate_limit_hit, rate_limit_ip
 from accounts.serializers import (
     AdminUserSerializer,
     AdminUserUpdateSerializer,
+    EmailChangeSerializer,
     LoginSerializer,
+    OneTimeTokenSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     ProfileSerializer,
     ProfileUpdateSerializer,
     RefreshSerializer,
@@ -181,6 +186,135 @@ class AuthViewSet(NoStoreMixin, viewsets.ViewSet):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.user_password_change(user_id=user_id, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- self-service by email (docs/auth.md, "Self-service by email") ---------------------------------
+
+    @extend_schema(
+        summary="Ask for a password-reset link",
+        description="Always 202, whether or not the address has an account (no enumeration): the "
+        "lookup and the mail happen in a background task. The link is single-use and valid for 1 hour.",
+        request=PasswordResetSerializer,
+        responses={202: None, **error_responses(400, 429, 503)},
+        auth=[],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="password/reset",
+        url_name="password-reset",
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+    )
+    def password_reset(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"]
+        rate_limit_ip(request=request, group="reset_ip")
+        rate_limit_hit(group="reset_account", value=normalize_email(email))
+        services.password_reset_request(email=email)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Set a new password with a reset token",
+        description="Every session of the user ends (JWT logins and browser sessions). A used, expired, "
+        "superseded or invalidated token is 400 `invalid_token`; a rejected password (400 "
+        "`validation_error`) does not use the token up.",
+        request=PasswordResetConfirmSerializer,
+        responses={204: None, **error_responses(400, 429, 503)},
+        auth=[],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="password/reset/confirm",
+        url_name="password-reset-confirm",
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+    )
+    def password_reset_confirm(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="token_ip")
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Verify my email address with the mailed token",
+        request=OneTimeTokenSerializer,
+        responses={204: None, **error_responses(400, 429, 503)},
+        auth=[],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="email/verify",
+        url_name="email-verify",
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+    )
+    def email_verify(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="token_ip")
+        serializer = OneTimeTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_verify(token=serializer.validated_data["token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Send the verification mail again",
+        description="202; nothing is sent when the address is already verified. A new link supersedes "
+        "the previous one.",
+        request=None,
+        responses={202: None, **error_responses(401, 429, 503)},
+    )
+    @action(detail=False, methods=["post"], url_path="email/verify/resend", url_name="email-verify-resend")
+    def email_verify_resend(self, request: Request) -> Response:
+        user_id = request_user_id(request)
+        rate_limit_ip(request=request, group="mail_ip")
+        rate_limit_hit(group="verify_resend_user", value=str(user_id))
+        services.email_verification_resend(user_id=user_id)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Change my email address",
+        description="Needs the current password (400 `invalid_password`). A confirmation link goes to "
+        "the new address and a notice to the current one; the address changes only when the link is "
+        "confirmed (`auth/me/email/confirm`). An address that has an account is 409 `email_taken`.",
+        request=EmailChangeSerializer,
+        responses={202: None, **error_responses(400, 401, 409, 429, 503)},
+    )
+    @action(detail=False, methods=["post"], url_path="me/email", url_name="me-email")
+    def email_change(self, request: Request) -> Response:
+        user_id = request_user_id(request)
+        rate_limit_ip(request=request, group="mail_ip")
+        rate_limit_hit(group="email_change_user", value=str(user_id))
+        rate_limit_hit(group="password_user", value=str(user_id))
+        serializer = EmailChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_change_request(user_id=user_id, **serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Confirm an email change with the token mailed to the new address",
+        description="Needs only the token. The new address is verified. 409 `email_taken` if another "
+        "account took the address meanwhile (the token stays usable).",
+        request=OneTimeTokenSerializer,
+        responses={204: None, **error_responses(400, 409, 429, 503)},
+        auth=[],
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="me/email/confirm",
+        url_name="me-email-confirm",
+        permission_classes=[AllowAny],
+        authentication_classes=[],
+    )
+    def email_change_confirm(self, request: Request) -> Response:
+        rate_limit_ip(request=request, group="token_ip")
+        serializer = OneTimeTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_change_confirm(token=serializer.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -391,6 +391,13 @@ AUTH_RATE_LIMITS = {
     "register_ip": "10/h",
     "refresh_ip": "30/m",
     "password_user": "5/m",  # current-password guesses with a stolen access token
+    # Mail-sending endpoints (mailbombing, abuse of our sender reputation) and the token confirmations.
+    "reset_ip": "10/h",  # password-reset requests per client network
+    "reset_account": "3/h",  # per address asked about, whether or not it has an account
+    "mail_ip": "20/h",  # verification resends and email changes per client network
+    "verify_resend_user": "3/h",
+    "email_change_user": "5/h",
+    "token_ip": "30/m",  # one-time token confirmations per client network
 }
 # A network the account logged in from successfully is exempt from "login_account" for this long.
 LOGIN_KNOWN_NETWORK_DAYS = _bounded_int("LOGIN_KNOWN_NETWORK_DAYS", 30, low=1, high=365)

@@ -72,6 +72,38 @@ def _password(_world: Any, _role: str) -> dict[str, Any]:
     return {"current_password": PASSWORD, "new_password": f"another-Passphrase-{uuid.uuid4().hex[:6]}"}
 
 
+def _mailed_token(world: Any, role: str, purpose: str, **data: Any) -> str:
+    """A one-time token for the caller's account (the guest's for anonymous), as a mailed link has it."""
+    from datetime import timedelta
+
+    from accounts.onetime import one_time_token_issue
+
+    user = world.actors.users["guest" if role == "anonymous" else role]
+    return one_time_token_issue(user=user, purpose=purpose, lifetime=timedelta(hours=1), data=data)
+
+
+def _reset(world: Any, role: str) -> dict[str, Any]:
+    return {"email": world.actors.users["guest" if role == "anonymous" else role].email}
+
+
+def _reset_confirm(world: Any, role: str) -> dict[str, Any]:
+    new_password = f"another-Passphrase-{uuid.uuid4().hex[:6]}"
+    return {"token": _mailed_token(world, role, "password_reset"), "new_password": new_password}
+
+
+def _verify(world: Any, role: str) -> dict[str, Any]:
+    return {"token": _mailed_token(world, role, "email_verify")}
+
+
+def _email_change(_world: Any, role: str) -> dict[str, Any]:
+    return {"new_email": f"moved-{role}-{uuid.uuid4().hex[:8]}@example.com", "current_password": PASSWORD}
+
+
+def _email_change_confirm(world: Any, role: str) -> dict[str, Any]:
+    new_email = f"moved-{role}-{uuid.uuid4().hex[:8]}@example.com"
+    return {"token": _mailed_token(world, role, "email_change", new_email=new_email)}
+
+
 def _reorder(world: Any, _role: str) -> dict[str, Any]:
     return {"lesson_ids": list(reversed(world["lessons"]))}
 
@@ -133,6 +165,13 @@ MATRIX: list[Row] = [
     R("GET",    "/api/v1/auth/me",                           401, 200, 200, 200, 200, 200, 200),
     R("PATCH",  "/api/v1/auth/me",                           401, 200, 200, 200, 200, 200, 200, body={"name": "Renamed"}),
     R("POST",   "/api/v1/auth/me/password",                  401, 204, 204, 204, 204, 204, 204, body=_password),
+    # Self-service by email: the token is the credential of the confirmations (no login needed).
+    R("POST",   "/api/v1/auth/password/reset",               202, 202, 202, 202, 202, 202, 202, body=_reset),
+    R("POST",   "/api/v1/auth/password/reset/confirm",       204, 204, 204, 204, 204, 204, 204, body=_reset_confirm),
+    R("POST",   "/api/v1/auth/email/verify",                 204, 204, 204, 204, 204, 204, 204, body=_verify),
+    R("POST",   "/api/v1/auth/email/verify/resend",          401, 202, 202, 202, 202, 202, 202),
+    R("POST",   "/api/v1/auth/me/email",                     401, 202, 202, 202, 202, 202, 202, body=_email_change),
+    R("POST",   "/api/v1/auth/me/email/confirm",             204, 204, 204, 204, 204, 204, 204, body=_email_change_confirm),
     # --- users (admin) ---
     R("GET",    "/api/v1/users/",                            401, 403, 403, 403, 403, 403, 200),
     R("GET",    "/api/v1/users/{id}/",                       401, 403, 403, 403, 403, 403, 200),
