@@ -18,6 +18,7 @@ from django.utils import timezone
 from catalog import access
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.selectors.courses import course_get
+from catalog.services.enrollments import require_prerequisites
 from commerce import stripe_api
 from commerce.models import Order, OrderStatus
 from learnstream.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -105,6 +106,9 @@ def checkout_start(*, actor: Actor, course_id: str, success_url: str, cancel_url
     if not user.email_verified:
         # Stripe's receipt and any refund notice go to this address: it must be the learner's own.
         raise EmailNotVerified()
+    if course["prerequisites"]:
+        # Nobody pays for a course they may not enter yet (the paid grant itself skips the rule).
+        require_prerequisites(user_id=actor.id, course=course)
     # A reused order keeps the price it was opened with, even if the course's price changed since.
     order = _pending_order(
         user_id=actor.id,

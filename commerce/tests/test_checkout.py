@@ -198,3 +198,20 @@ def test_a_deactivated_user_cannot_check_out(stripe_emulator, student, paid_cour
     assert_error(response, 403, "permission_denied")
     assert not Order.objects.exists()
     assert stripe_emulator.requests() == []
+
+
+def test_a_course_with_unmet_prerequisites_cannot_be_bought(
+    stripe_emulator, student, instructor, make_paid_course, checkout, client_for
+):
+    first = make_paid_course(title="Part 1")
+    second = make_paid_course(title="Part 2")
+    patched = client_for(instructor).patch(
+        f"/api/v1/courses/{second['id']}", {"prerequisites": [first["id"]]}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+
+    error = assert_error(checkout(student, second), 409, "prerequisites_not_met")
+
+    assert error["details"] == {"missing": [first["id"]]}
+    assert not Order.objects.exists()
+    assert stripe_emulator.requests() == []
