@@ -79,15 +79,16 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name",)}),
-        ("Access", {"fields": ("role", "is_active", "auth_epoch")}),
+        ("Access", {"fields": ("role", "is_active", "auth_epoch", "email_verified")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "role", "password1", "password2")}),
     )
-    readonly_fields = ("auth_epoch", "last_login", "date_joined")
-    list_display = ("email", "name", "role", "is_active", "date_joined")
-    list_filter = ("role", "is_active")
+    # email_verified is set by the owner following a mailed link, never by hand.
+    readonly_fields = ("auth_epoch", "email_verified", "last_login", "date_joined")
+    list_display = ("email", "name", "role", "is_active", "email_verified", "date_joined")
+    list_filter = ("role", "is_active", "email_verified")
     search_fields = ("email", "name")
     ordering = ("email",)
     filter_horizontal = ()

@@ -255,3 +255,19 @@ def test_revoke_session_action_ends_that_session_only(admin_site, student, refre
     assert_error(refresh(revoked_refresh), 401, "token_not_valid")
     assert bearer(kept_access).get(ME).status_code == 200
     assert refresh(kept_refresh).status_code == 200
+
+
+def test_the_user_admin_shows_and_filters_email_verification(admin_site, make_user):
+    verified = make_user(email="verified@example.com")
+    User.objects.filter(pk=verified.pk).update(email_verified=True)
+    pending = make_user(email="pending@example.com")
+
+    unverified = admin_site.get(CHANGELIST, {"email_verified__exact": "0"}).content.decode()
+    page = admin_site.get(f"{CHANGELIST}{pending.pk}/change/").content.decode()
+    saved = admin_site.post(f"{CHANGELIST}{pending.pk}/change/", change_form(pending, email_verified="on"))
+
+    assert pending.email in unverified
+    assert verified.email not in unverified
+    assert "Email verified" in page
+    assert saved.status_code == 302
+    assert User.objects.get(pk=pending.pk).email_verified is False  # read-only: a posted value is ignored
