@@ -46,6 +46,8 @@ RETRY_HORIZON = timedelta(hours=1)
 # Far above one SMTP conversation (EMAIL_TIMEOUT bounds each socket operation).
 LEASE_SECONDS = 120
 LAST_ERROR_MAX_CHARS = 2000
+# Sent messages keep only their envelope (for the admin); after this long they go altogether.
+SENT_KEEP = timedelta(days=30)
 SUBJECT_MAX_CHARS = 255
 
 
@@ -172,3 +174,10 @@ def mail_due(*, now: datetime | None = None) -> QuerySet[OutgoingMail]:
         .filter(Q(next_attempt_at__lte=moment), attempts__lt=MAX_AUTOMATIC_ATTEMPTS)
         .order_by("created_at", "id")
     )
+
+
+def mail_prune(*, now: datetime | None = None) -> int:
+    """Delete sent messages older than SENT_KEEP (keeps the outbox bounded); returns how many."""
+    cutoff = (now or timezone.now()) - SENT_KEEP
+    deleted, _ = OutgoingMail.objects.filter(status=OutgoingMailStatus.SENT, created_at__lt=cutoff).delete()
+    return deleted

@@ -228,3 +228,22 @@ def test_the_development_default_writes_mail_to_files_under_var_mail(tmp_path):
     assert "To: ada@example.com" in content
     assert CONTEXT["link"] in content
     assert "Content-Type: text/html" in content
+
+
+@pytest.mark.django_db
+def test_replay_prunes_sent_mail_after_30_days_and_keeps_the_rest(
+    mailbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        old_sent = send_templated_mail(to="a@example.com", template="verify_email", context=CONTEXT)
+        recent_sent = send_templated_mail(to="b@example.com", template="verify_email", context=CONTEXT)
+    with django_capture_on_commit_callbacks(execute=False):
+        old_unsent = send_templated_mail(to="c@example.com", template="verify_email", context=CONTEXT)
+    month_ago = timezone.now() - timedelta(days=30, seconds=1)
+    OutgoingMail.objects.filter(pk__in=[old_sent.pk, old_unsent.pk]).update(
+        created_at=month_ago, next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+
+    assert "0 selected, 0 sent, 0 failed, 0 skipped, 1 old sent pruned" in replay()
+
+    assert set(OutgoingMail.objects.values_list("pk", flat=True)) == {recent_sent.pk, old_unsent.pk}

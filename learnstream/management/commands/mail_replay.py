@@ -1,4 +1,5 @@
-"""Deliver outgoing mail whose (re)try is due: a lost enqueue, a failed attempt, a crashed worker.
+"""Deliver outgoing mail whose (re)try is due: a lost enqueue, a failed attempt, a crashed worker; and
+drop sent messages older than 30 days (the outbox stays bounded).
 
 Run it from the scheduler (or with --loop); it is safe next to the task worker because delivery leases
 the row and skips sent messages.
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from learnstream.mail import mail_deliver, mail_due
+from learnstream.mail import mail_deliver, mail_due, mail_prune
 
 
 class Command(BaseCommand):
@@ -29,7 +30,8 @@ class Command(BaseCommand):
     def _pass(self, *, limit: int) -> None:
         pks = list(mail_due().values_list("pk", flat=True)[:limit])
         outcomes = [mail_deliver(mail_pk=pk) for pk in pks]
+        pruned = mail_prune()
         self.stdout.write(
             f"mail_replay: {len(pks)} selected, {outcomes.count('sent')} sent, "
-            f"{outcomes.count('failed')} failed, {outcomes.count(None)} skipped"
+            f"{outcomes.count('failed')} failed, {outcomes.count(None)} skipped, {pruned} old sent pruned"
         )
