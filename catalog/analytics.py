@@ -1,11 +1,11 @@
-"""Course and platform analytics: MongoDB aggregation pipelines over indexed fields plus PostgreSQL
-counts. Nothing loads a whole collection; the only per-learner data that reaches Python is the list of
-enrolled user ids (PostgreSQL) handed to the pipeline's `$match`. Metric definitions: `COURSE_METRICS`
-(also the OpenAPI description of the endpoint) and `analytics_overview`.
+"""Course and platform analytics. A course's figures come from its lesson rollups (one document per
+lesson, maintained by the progress writes' transitions: `catalog/repositories/rollups.py`), PostgreSQL
+counts and one aggregation over the course's recent activity, so their cost does not grow with the
+number of learners. Metric definitions: `COURSE_METRICS` (also the OpenAPI description of the
+endpoint) and `analytics_overview`.
 
-A course's analytics read every progress document of the course, so they are cached per course for
-`CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables; see `catalog/cache.py`): analytics need no
-read-your-writes.
+They are still cached per course for `CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables; see
+`catalog/cache.py`): analytics need no read-your-writes.
 """
 
 from collections.abc import Callable
@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from accounts.models import Role
 from catalog import cache as catalog_cache
-from catalog.models import Enrollment, EnrollmentStatus
+from catalog.models import Certificate, Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
 from catalog.repositories.progress import ProgressRepository
+from catalog.repositories.rollups import RollupRepository, empty_rollup
 from catalog.types import COURSE_STATUSES, Course
 
 ACTIVE_WINDOW = timedelta(days=7)
@@ -29,15 +30,21 @@ ACTIVE_WINDOW = timedelta(days=7)
 COURSE_METRICS = """\
 - `enrollments`: active enrollments of the course.
 - `active_learners_7d`: actively enrolled learners with a progress heartbeat or completion in the last 7 days.
-- `completion_rate`: share (0-1) of actively enrolled learners who completed every current lesson; 0 when the
-  course has no enrollments or no lessons.
+- `completion_rate`: share (0-1) of actively enrolled learners who hold the course's certificate (issued when
+  they completed every lesson); 0 when the course has no enrollments or no lessons.
 - `average_percent`: mean course percent (completed lessons / lessons * 100) over actively enrolled learners,
   learners without progress counting as 0.
 - `revenue` (paid courses only): `{currency: minor units}` taken by the course's orders, net of refunds
   and disputes.
 - per lesson, in course order: `starts` = enrolled learners with any progress on it, `completions` = those who
   completed it, `average_percent` = mean lesson percent among starters (100 when completed, else furthest
-  position / duration; 0 when the duration is unknown), 0 without starters.
+  position / duration; 0 when the duration is unknown), 0 without starters; `watch_time_seconds` = the sum
+  of the starters' watched seconds (lengths of their watched unions); `dropoff` = 10 shares (0-1): entry i
+  is the share of starters whose furthest position reached at least i/10 of the duration.
+
+Per-lesson figures are rolled up when a learner's progress makes a transition (start, completion, a new
+tenth of furthest position or of coverage): a learner's percent and watch time since their last
+transition appear at their next one (`manage.py rebuild_rollups` recomputes them exactly).
 
 The owner's and admins' preview progress is excluded everywhere."""
 
@@ -48,6 +55,8 @@ class LessonAnalytics(TypedDict):
     starts: int
     completions: int
     average_percent: float
+    watch_time_seconds: float
+    dropoff: list[float]
 
 
 class CourseAnalytics(TypedDict):
@@ -98,52 +107,46 @@ def course_analytics_get(*, course: Course) -> CourseAnalytics:
 
 
 def course_analytics_compute(*, course: Course) -> CourseAnalytics:
-    """The course's analytics from the stores, now: 1 PostgreSQL query, 2 MongoDB commands."""
-    enrolled = list(
-        Enrollment.objects.filter(course_id=course["id"], status=EnrollmentStatus.ACTIVE).values_list(
-            "user_id", flat=True
-        )
-    )
+    """The course's analytics from the stores, now: 2 PostgreSQL counts and 3 MongoDB commands (the
+    course's lessons, their rollups, the distinct recently active learners), whatever the number of
+    learners."""
+    enrolled = Enrollment.objects.filter(course_id=course["id"], status=EnrollmentStatus.ACTIVE)
+    n_enrolled = enrolled.count()
+    certified = Certificate.objects.filter(
+        course_id=course["id"], user_id__in=enrolled.values("user_id")
+    ).count()
     lesson_ids = course["lesson_ids"]
     lessons = LessonRepository().get_many(lesson_ids=lesson_ids)
     ordered = [lessons[lid] for lid in lesson_ids if lid in lessons]
-    raw = ProgressRepository().course_analytics(
-        course_id=course["id"],
-        user_ids=enrolled,
-        lesson_ids=[lesson["id"] for lesson in ordered],
-        since=timezone.now() - ACTIVE_WINDOW,
+    rollups = RollupRepository().for_lessons(lesson_ids=[lesson["id"] for lesson in ordered])
+    active = ProgressRepository().count_active_learners(
+        course_id=course["id"], since=timezone.now() - ACTIVE_WINDOW
     )
-    n_enrolled, n_lessons = len(enrolled), len(ordered)
+    n_lessons = len(ordered)
     rows: list[LessonAnalytics] = []
+    completed_sum = 0
     for lesson in ordered:
-        stats = raw["lessons"].get(
-            lesson["id"], {"starts": 0, "completions": 0, "position_sum_incomplete": 0.0}
-        )
-        starts, completions = stats["starts"], stats["completions"]
-        percent = 0.0
-        if starts:
-            incomplete = starts - completions
-            duration = lesson["duration"]
-            partial = 0.0
-            if duration and duration > 0 and incomplete:
-                partial = min(100.0 * incomplete, stats["position_sum_incomplete"] / duration * 100.0)
-            percent = round((100.0 * completions + partial) / starts, 1)
+        rollup = rollups.get(lesson["id"]) or empty_rollup()
+        starts = rollup["starts"]
+        completed_sum += rollup["completions"]
         rows.append(
             {
                 "lesson_id": lesson["id"],
                 "title": lesson["title"],
                 "starts": starts,
-                "completions": completions,
-                "average_percent": percent,
+                "completions": rollup["completions"],
+                "average_percent": round(rollup["percent_sum"] / starts, 1) if starts else 0.0,
+                "watch_time_seconds": round(rollup["watch_time"], 3),
+                "dropoff": [round(n / starts, 4) if starts else 0.0 for n in rollup["reached"]],
             }
         )
     has_data = n_enrolled > 0 and n_lessons > 0
     result: CourseAnalytics = {
         "course_id": course["id"],
         "enrollments": n_enrolled,
-        "active_learners_7d": raw["active_since"],
-        "completion_rate": round(raw["completers"] / n_enrolled, 3) if has_data else 0.0,
-        "average_percent": round(100.0 * raw["completed_sum"] / (n_lessons * n_enrolled), 1)
+        "active_learners_7d": active,
+        "completion_rate": round(min(certified, n_enrolled) / n_enrolled, 3) if has_data else 0.0,
+        "average_percent": round(min(100.0, 100.0 * completed_sum / (n_lessons * n_enrolled)), 1)
         if has_data
         else 0.0,
         "lessons": rows,

@@ -1,8 +1,11 @@
-"""PostgreSQL side of the catalog: enrollments (courses and lessons live in MongoDB).
+"""PostgreSQL side of the catalog: enrollments and certificates (courses and lessons live in MongoDB).
 
 `course_id` is the course's ObjectId as a 24-hex string. Courses are archived, never deleted, so an
 enrollment never dangles.
 """
+
+import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -33,3 +36,32 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.course_id} ({self.status})"
+
+
+def certificate_code() -> str:
+    """128 random bits, URL-safe: the code is the only key to a certificate's public page."""
+    return secrets.token_urlsafe(16)
+
+
+class Certificate(models.Model):
+    """Issued once per (learner, course) when the learner has completed every lesson. The names and
+    title are kept as they were at issue time: a certificate does not change when a course is renamed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=32, unique=True, default=certificate_code, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates")
+    course_id = models.CharField(max_length=24, db_index=True)
+    course_title = models.CharField(max_length=200)
+    learner_name = models.CharField(max_length=150)
+    instructor_name = models.CharField(max_length=150)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            # Exactly once, also when two last lessons complete at the same moment.
+            models.UniqueConstraint(fields=["user", "course_id"], name="certificate_user_course_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_name} — {self.course_title} ({self.code})"

@@ -608,6 +608,20 @@ class CourseProgressRowSerializer(serializers.Serializer):
     percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
     last_lesson_id = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
+    certificate_code = serializers.CharField(
+        allow_null=True, help_text="Your certificate of this course (`certificates/{code}`), once issued."
+    )
+
+
+# --- certificates -----------------------------------------------------------------------------------
+class CertificateSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="UUID.")
+    code = serializers.CharField(help_text="Verification code: `certificates/{code}` and its `/pdf`.")
+    course_id = serializers.CharField()
+    course_title = serializers.CharField(help_text="As at issue time.")
+    learner_name = serializers.CharField(help_text="As at issue time.")
+    instructor_name = serializers.CharField(help_text="As at issue time.")
+    issued_at = serializers.DateTimeField()
 
 
 # --- analytics --------------------------------------------------------------------------------------
@@ -620,6 +634,16 @@ class LessonAnalyticsSerializer(serializers.Serializer):
         help_text="Mean lesson percent among starters (100 if completed, else furthest position / "
         "duration); 0 without starters."
     )
+    watch_time_seconds = serializers.FloatField(
+        help_text="Sum of the starters' watched seconds (the lengths of their watched unions)."
+    )
+    dropoff = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=10,
+        max_length=10,
+        help_text="10 shares (0-1): entry i is the share of starters whose furthest position reached at "
+        "least i/10 of the duration.",
+    )
 
 
 class CourseAnalyticsSerializer(serializers.Serializer):
@@ -629,8 +653,8 @@ class CourseAnalyticsSerializer(serializers.Serializer):
         help_text="Actively enrolled learners with progress activity in the last 7 days."
     )
     completion_rate = serializers.FloatField(
-        help_text="Share (0-1) of actively enrolled learners who completed every lesson; 0 when there "
-        "are no enrollments or no lessons."
+        help_text="Share (0-1) of actively enrolled learners holding the course's certificate (issued on "
+        "completing every lesson); 0 when there are no enrollments or no lessons."
     )
     average_percent = serializers.FloatField(
         help_text="Mean course percent (completed lessons / lessons * 100) over actively enrolled "

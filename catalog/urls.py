@@ -1,6 +1,7 @@
 from django.urls import URLPattern, URLResolver
 from rest_framework.routers import SimpleRouter
 
+from catalog.views.certificates import CertificateViewSet, MyCertificatesViewSet
 from catalog.views.courses import CourseViewSet
 from catalog.views.learning import AnalyticsViewSet, EnrollmentViewSet, MyProgressViewSet
 from catalog.views.lessons import LessonViewSet
@@ -16,5 +17,7 @@ router.register("sections", SectionViewSet, basename="section")
 router.register("enrollments", EnrollmentViewSet, basename="enrollment")
 router.register("me/progress", MyProgressViewSet, basename="my-progress")
 router.register("analytics", AnalyticsViewSet, basename="analytics")
+router.register("me/certificates", MyCertificatesViewSet, basename="my-certificates")
+router.register("certificates", CertificateViewSet, basename="certificate")
 
 urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

@@ -230,6 +230,10 @@ MATRIX: list[Row] = [
     R("GET",    "/api/v1/me/progress/",                      401, 200, 200, 200, 200, 200, 200),
     R("GET",    "/api/v1/courses/{id}/analytics/",           401, 403, 403, 403, 200, 403, 200),
     R("GET",    "/api/v1/analytics/overview/",               401, 403, 403, 403, 403, 403, 200),
+    # --- certificates: the list is the caller's own; verification and PDF are public (the code is the key) ---
+    R("GET",    "/api/v1/me/certificates/",                  401, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/certificates/{code}/",              200, 200, 200, 200, 200, 200, 200, on="certificate"),
+    R("GET",    "/api/v1/certificates/{code}/pdf/",          200, 200, 200, 200, 200, 200, 200, on="certificate"),
     # --- webhook: authenticated by signature only; who calls it does not matter ---
     R("POST",   "/webhooks/mux",                             200, 200, 200, 200, 200, 200, 200, body=_webhook),
     R("POST",   "/webhooks/stripe",                          200, 200, 200, 200, 200, 200, 200, body=_stripe_webhook),

@@ -301,6 +301,8 @@ def build_world(api: Api, actors: Actors, paths: Paths | None = None) -> World:
             "heartbeat",
         )
     world.ids["order"] = _pending_order(world, course)
+    if paths.has("api/v1/me/certificates", "get"):
+        world.ids["certificate"] = _issue_certificate(api, paths, actors)
     return world
 
 
@@ -316,6 +318,18 @@ def _pending_order(world: World, course: dict[str, Any]) -> str:
         currency="usd",
     )
     return str(order.pk)
+
+
+def _issue_certificate(api: Api, paths: Paths, actors: Actors) -> str:
+    """`enrolled` completes a one-lesson course (no video: POST complete) and so earns its certificate."""
+    token = actors.token("enrolled")
+    small = create_course(api, paths, actors.token("owner"), publish=True, lessons=1)
+    _expect(api("POST", paths("api/v1/courses/{}/enroll", small["id"]), token=token), (201,), "enroll small")
+    _expect(
+        api("POST", paths("api/v1/lessons/{}/complete", small["lessons"][0]), token=token), (200,), "complete"
+    )
+    mine = _expect(api("GET", paths("api/v1/me/certificates"), token=token), (200,), "certificates")
+    return str(mine["results"][0]["code"])
 
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42" + bytes(4096)  # any bytes: the emulator stores, never decodes

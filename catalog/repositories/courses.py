@@ -413,6 +413,10 @@ class CourseRepository:
             for d in cursor
         }
 
+    def all_ids(self) -> list[str]:
+        """Every course id (maintenance commands only)."""
+        return [str(d["_id"]) for d in self.col.find({}, {"_id": 1})]
+
     def count_by_status(self) -> dict[str, int]:
         rows = self.col.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
         return {str(r["_id"]): int(r["n"]) for r in rows}

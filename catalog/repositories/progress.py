@@ -40,10 +40,11 @@ BAD_VALUE = 2  # the server's error code for a hint naming no index (MongoDB and
 
 COLLECTION = "progress"
 COURSE_USER_INDEX = "course_user"
+COURSE_UPDATED_INDEX = "course_updated_at"
 INDEXES = [
     IndexModel([("user_id", ASCENDING), ("lesson_id", ASCENDING)], unique=True, name="user_lesson_unique"),
     IndexModel([("course_id", ASCENDING), ("user_id", ASCENDING)], name=COURSE_USER_INDEX),
-    IndexModel([("course_id", ASCENDING), ("updated_at", DESCENDING)], name="course_updated_at"),
+    IndexModel([("course_id", ASCENDING), ("updated_at", DESCENDING)], name=COURSE_UPDATED_INDEX),
     IndexModel([("user_id", ASCENDING), ("course_id", ASCENDING)], name="user_course"),
     IndexModel([("lesson_id", ASCENDING)], name="lesson"),
     IndexModel([("updated_at", DESCENDING)], name="updated_at"),
@@ -438,6 +439,16 @@ class ProgressRepository:
                 flipped.append(doc)
         return flipped
 
+    def count_completed(self, *, user_id: int, course_id: str, lesson_ids: list[str]) -> int:
+        """How many of `lesson_ids` the user has completed (non-preview), counted in the store."""
+        ids = oids(lesson_ids)
+        if not ids:
+            return 0
+        return self.col.count_documents(
+            {"user_id": user_id, "course_id": oid(course_id), "lesson_id": {"$in": ids}, "completed": True,
+             "preview": {"$ne": True}}
+        )  # fmt: skip
+
     def get(self, *, user_id: int, lesson_id: str) -> Progress | None:
         doc = self.col.find_one({"user_id": user_id, "lesson_id": oid(lesson_id)})
         return _to_progress(doc) if doc else None
@@ -546,93 +557,26 @@ class ProgressRepository:
             logger.warning("progress index %r missing (run manage.py mongo_indexes); unhinted query", index)
             return list(self.col.aggregate(pipeline))
 
-    def course_analytics(
-        self, *, course_id: str, user_ids: list[int], lesson_ids: list[str], since: datetime
-    ) -> Document:
-        """Raw reductions for one course's analytics, in a single `$facet` aggregation (no row per
-        learner ever leaves the server).
-
-        Counts only non-preview progress of `user_ids` on `lesson_ids`. Returns `{"learner_count",
-        "completers", "completed_sum", "active_since", "lessons": {lesson_id: {"starts", "completions",
-        "position_sum_incomplete"}}}`: `completers` = learners who completed every lesson in
-        `lesson_ids`; `completed_sum` = completed (learner, lesson) pairs; `active_since` = distinct
-        learners with an update at or after `since`; `position_sum_incomplete` = sum of `max_position`
-        over the lesson's not-yet-completed documents.
-        """
-        lesson_oids = oids(lesson_ids)
-        result: Document = {
-            "learner_count": 0,
-            "completers": 0,
-            "completed_sum": 0,
-            "active_since": 0,
-            "lessons": {},
-        }
-        if not user_ids or not lesson_oids:
-            return result
-        total = len(lesson_oids)
-        completed_flag = {"$cond": ["$completed", 1, 0]}
-        pipeline: list[Document] = [
-            {
-                "$match": {
-                    "course_id": oid(course_id),
-                    "user_id": {"$in": user_ids},
-                    "lesson_id": {"$in": lesson_oids},
-                    "preview": {"$ne": True},
-                }
-            },
-            {
-                "$facet": {
-                    "learners": [
-                        {"$group": {"_id": "$user_id", "completed": {"$sum": completed_flag}}},
-                        {
-                            "$group": {
-                                "_id": None,
-                                "n": {"$sum": 1},
-                                "completers": {"$sum": {"$cond": [{"$gte": ["$completed", total]}, 1, 0]}},
-                                "completed_sum": {"$sum": "$completed"},
-                            }
-                        },
-                    ],
-                    "active": [
-                        {"$match": {"updated_at": {"$gte": since}}},
-                        {"$group": {"_id": "$user_id"}},
-                        {"$count": "n"},
-                    ],
-                    "lessons": [
-                        {
-                            "$group": {
-                                "_id": "$lesson_id",
-                                "starts": {"$sum": 1},
-                                "completions": {"$sum": completed_flag},
-                                "position_sum_incomplete": {
-                                    "$sum": {"$cond": ["$completed", 0, "$max_position"]}
-                                },
-                            }
-                        }
-                    ],
-                }
-            },
-        ]
-        rows = self._aggregate_hinted(pipeline, index=COURSE_USER_INDEX)
-        if not rows:
-            return result
-        facet = rows[0]
-        if facet["learners"]:
-            learners = facet["learners"][0]
-            result["learner_count"] = int(learners["n"])
-            result["completers"] = int(learners["completers"])
-            result["completed_sum"] = int(learners["completed_sum"])
-        if facet["active"]:
-            result["active_since"] = int(facet["active"][0]["n"])
-        result["lessons"] = {
-            str(r["_id"]): {
-                "starts": int(r["starts"]),
-                "completions": int(r["completions"]),
-                "position_sum_incomplete": float(r["position_sum_incomplete"]),
-            }
-            for r in facet["lessons"]
-        }
-        return result
+    def count_active_learners(self, *, course_id: str, since: datetime) -> int:
+        """Distinct learners of a course (non-preview, not unenrolled) with progress activity at or after
+        `since`: one aggregation on the (course_id, updated_at) index that returns one number; its cost
+        follows the course's recent activity, not its total learners."""
+        found = self._aggregate_hinted(
+            [
+                {
+                    "$match": {
+                        "course_id": oid(course_id),
+                        "updated_at": {"$gte": since},
+                        "preview": {"$ne": True},
+                        "retired": {"$ne": True},
+                    }
+                },
+                {"$group": {"_id": "$user_id"}},
+                {"$count": "n"},
+            ],
+            index=COURSE_UPDATED_INDEX,
+        )
+        return int(found[0]["n"]) if found else 0
 
     def count_lessons_watched_since(self, *, since: datetime) -> int:
         """(user, lesson) pairs with a non-preview heartbeat or completion since `since`."""

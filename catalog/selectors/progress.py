@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from catalog import access
+from catalog.certificates import certificate_codes_for_courses
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.progress import ProgressRepository
@@ -34,6 +35,7 @@ class CourseProgressRow(TypedDict):
     percent: float
     last_lesson_id: str | None
     updated_at: datetime | None
+    certificate_code: str | None
 
 
 def course_progress_get(*, user_id: int, course: Course) -> CourseProgress:
@@ -79,7 +81,8 @@ def course_progress_for(*, actor: Actor, course_id: str) -> CourseProgress:
 
 
 def my_progress_list(*, user_id: int, offset: int, limit: int) -> Page[CourseProgressRow]:
-    """One row per active enrollment: 2 PostgreSQL queries (count, page) + 2 MongoDB commands."""
+    """One row per active enrollment: 3 PostgreSQL queries (count, page, certificates) + 2 MongoDB
+    commands."""
     enrollments = Enrollment.objects.filter(user_id=user_id, status=EnrollmentStatus.ACTIVE)
     total = enrollments.count()
     page = list(
@@ -91,6 +94,7 @@ def my_progress_list(*, user_id: int, offset: int, limit: int) -> Page[CoursePro
         return Page(total=total, items=[])
     courses = CourseRepository().get_many(course_ids=page)
     summaries = ProgressRepository().summaries_for_user(user_id=user_id, course_ids=page)
+    codes = certificate_codes_for_courses(user_id=user_id, course_ids=page)
     items: list[CourseProgressRow] = []
     for course_id in page:
         course = courses.get(course_id)
@@ -106,6 +110,7 @@ def my_progress_list(*, user_id: int, offset: int, limit: int) -> Page[CoursePro
                 "percent": percent,
                 "last_lesson_id": last,
                 "updated_at": updated,
+                "certificate_code": codes.get(course_id),
             }
         )
     return Page(total=total, items=items)

@@ -13,6 +13,7 @@ from catalog.selectors.lessons import lesson_access_with_enrollment
 from catalog.selectors.metrics import ProgressView, progress_view
 from catalog.selectors.progress import can_record_progress
 from catalog.selectors.release import LessonRules, require_lesson_open
+from catalog.services.certificates import certificate_issue_if_complete
 from catalog.services.common import now
 from catalog.types import LessonAccess
 from learnstream.errors import Conflict, NotFound
@@ -128,4 +129,6 @@ def _advance(
     )
     if result.transition is not None:
         RollupRepository().apply(lesson_id=lesson_id, course_id=course_id, delta=result.transition)
+        if result.transition.completed:
+            certificate_issue_if_complete(user_id=user_id, course_id=course_id)
     return progress_view(progress=result.progress, lesson_id=lesson_id, duration=duration)

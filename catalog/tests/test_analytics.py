@@ -50,7 +50,16 @@ def test_course_analytics_exact_values(client_for, make_user, instructor, make_c
         "average_percent": 37.5,  # (100 + 0 + 50 + 0) / 4
         "lessons": [
             # starters alice (100), bob (50), carol (100)
-            {"lesson_id": first, "title": "Lesson 1", "starts": 3, "completions": 2, "average_percent": 83.3},
+            {
+                "lesson_id": first,
+                "title": "Lesson 1",
+                "starts": 3,
+                "completions": 2,
+                "average_percent": 83.3,
+                # v1.1 additions: nothing was played (no segments); furthest positions 0, 50, 95
+                "watch_time_seconds": 0.0,
+                "dropoff": [1.0] + [0.6667] * 5 + [0.3333] * 4,
+            },
             # starters alice (100), carol (10)
             {
                 "lesson_id": second,
@@ -58,6 +67,8 @@ def test_course_analytics_exact_values(client_for, make_user, instructor, make_c
                 "starts": 2,
                 "completions": 1,
                 "average_percent": 55.0,
+                "watch_time_seconds": 0.0,
+                "dropoff": [1.0, 0.5] + [0.0] * 8,  # furthest positions 0 and 20 of 200
             },
         ],
     }
