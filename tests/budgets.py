@@ -29,6 +29,8 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "enroll_again": (1, 1, 3),
     "lesson_playback": (0, 1, 2),  # issue 4: no PostgreSQL, one MongoDB read
     "progress_heartbeat": (0, 1, 2),  # issue 3: no PostgreSQL, one MongoDB upsert
+    # issue 12: with watched segments still one upsert (the union merges inside it) unless a transition
+    "progress_heartbeat_segments": (0, 1, 2),
     "webhook_ingest": (4, 0, 0),  # dedupe + insert; processing inline here (ImmediateBackend)
     "course_analytics": (0, 1, 1),  # one $facet aggregation
 }
@@ -70,6 +72,10 @@ def measure(api: scenario.Api, world: scenario.World, paths: scenario.Paths) -> 
     )
     heartbeat = paths("api/v1/lessons/{}/progress", world["lesson"])
     probe("progress_heartbeat", lambda: api("PUT", heartbeat, token=enrolled, body={"position": 30}))
+    probe(
+        "progress_heartbeat_segments",
+        lambda: api("PUT", heartbeat, token=enrolled, body={"position": 31, "segments": [[28.5, 31]]}),
+    )
 
     def webhook() -> scenario.Reply:
         data = {
