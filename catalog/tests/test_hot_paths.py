@@ -269,27 +269,29 @@ def test_analytics_are_still_permission_checked_on_a_hit(
     assert_error(client_for(other_instructor).get(url), 403)
 
 
-def test_analytics_aggregation_is_hinted_to_the_course_user_index(
+# v1.1: per-lesson figures come from rollups (test_rollups.py); the one progress aggregation left is
+# the count of recently active learners, on the (course_id, updated_at) index.
+def test_analytics_aggregation_is_hinted_to_the_course_updated_index(
     instructor, analytics_course, mongo_commands
 ):
     with mongo_commands.recording():
         analytics.course_analytics_compute(course=analytics_course)
 
     hinted = [d for d in mongo_commands.documents if d.get("aggregate") == "progress"]
-    assert [d["hint"] for d in hinted] == ["course_user"]
-    assert set(hinted[0]["pipeline"][0]["$match"]) == {"course_id", "user_id", "lesson_id", "preview"}
+    assert [d["hint"] for d in hinted] == ["course_updated_at"]
+    assert set(hinted[0]["pipeline"][0]["$match"]) == {"course_id", "updated_at", "preview", "retired"}
 
 
 def test_analytics_without_the_hinted_index_run_unhinted(instructor, analytics_course, mongo_commands):
     expected = analytics.course_analytics_compute(course=analytics_course)
-    collection("progress").drop_index("course_user")  # indexes not applied (yet)
+    collection("progress").drop_index("course_updated_at")  # indexes not applied (yet)
 
     with mongo_commands.recording() as commands:
         got = analytics.course_analytics_compute(course=analytics_course)
 
     assert got == expected
     progress_aggregates = [d for d in mongo_commands.documents if d.get("aggregate") == "progress"]
-    assert [d.get("hint") for d in progress_aggregates] == ["course_user", None]
+    assert [d.get("hint") for d in progress_aggregates] == ["course_updated_at", None]
     assert commands.count(("aggregate", "progress")) == 2
 
 
