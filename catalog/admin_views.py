@@ -158,6 +158,9 @@ class CourseEditForm(forms.Form):
     prerequisites = forms.CharField(
         required=False, help_text="Comma-separated ids of published courses to complete before enrolling."
     )
+    downloadable = forms.BooleanField(
+        required=False, help_text="Learners get a signed MP4 download of each lesson's video."
+    )
 
     @classmethod
     def initial_for(cls, course: Course) -> dict[str, Any]:
@@ -169,6 +172,7 @@ class CourseEditForm(forms.Form):
             "tags": ", ".join(course["tags"]),
             "sequential": course["sequential"],
             "prerequisites": ", ".join(course["prerequisites"]),
+            "downloadable": course["downloadable"],
         }
 
 

@@ -203,6 +203,11 @@ class CourseWriteSerializer(serializers.Serializer):
         allow_null=True,
         help_text="`{amount, currency}` to sell the course (Stripe Checkout); null = free.",
     )
+    downloadable = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Offer learners a signed MP4 download of each lesson (once Mux has prepared it).",
+    )
 
     def validate_title(self, value: str) -> str:
         value = value.strip()
@@ -243,6 +248,7 @@ class CourseSerializer(serializers.Serializer):
     price = PriceSerializer(
         required=False, help_text="Paid courses only: `{amount, currency}`; absent = free (v1 shape kept)."
     )
+    downloadable = serializers.BooleanField(help_text="Playback includes a signed MP4 `download_url`.")
 
     @extend_schema_field(
         {

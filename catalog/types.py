@@ -49,6 +49,7 @@ class CourseFields(TypedDict):
     updated_at: datetime
     published_at: datetime | None
     price: Price | None  # None = free
+    downloadable: bool  # learners get a signed MP4 `download_url` once Mux has the static rendition
 
 
 class Course(CourseFields):
@@ -153,6 +154,7 @@ class LessonContext:
     available_after_days: int | None = None
     course_sequential: bool = False
     previous_lesson_id: str | None = None
+    course_downloadable: bool = False
 
 
 @dataclass(frozen=True)

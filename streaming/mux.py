@@ -234,7 +234,8 @@ def _asset_request(
     static_renditions: Sequence[str] = (),
 ) -> Any:
     """`CreateAssetRequest` for a lesson: signed playback, passthrough = lesson id, optional auto captions
-    (an `inputs` entry, with the URL for URL ingest) and static renditions."""
+    (an `inputs` entry, with the URL for URL ingest) and static renditions. The generated tracks and the
+    renditions carry the lesson id as their own passthrough too: their webhooks name only the asset."""
     if not lesson_id or len(lesson_id) > PASSTHROUGH_MAX_LENGTH:
         raise ValueError("lesson_id must be 1..255 characters (Mux passthrough limit)")
     meta = mux_python.AssetMetadata(external_id=lesson_id[:128], title=title[:512] if title else None)
@@ -244,7 +245,9 @@ def _asset_request(
             mux_python.InputSettings(
                 url=url,
                 generated_subtitles=[
-                    mux_python.AssetGeneratedSubtitleSettings(language_code=g.language_code, name=g.name)
+                    mux_python.AssetGeneratedSubtitleSettings(
+                        language_code=g.language_code, name=g.name, passthrough=lesson_id
+                    )
                     for g in generated_subtitles
                 ]
                 or None,
@@ -256,7 +259,10 @@ def _asset_request(
         passthrough=lesson_id,
         video_quality="basic",
         meta=meta,
-        static_renditions=[mux_python.CreateStaticRenditionRequest(resolution=r) for r in static_renditions]
+        static_renditions=[
+            mux_python.CreateStaticRenditionRequest(resolution=r, passthrough=lesson_id)
+            for r in static_renditions
+        ]
         or None,
     )
 
@@ -483,10 +489,14 @@ def delete_text_track(*, asset_id: str, track_id: str) -> None:
     )
 
 
-def create_static_rendition(asset_id: str, *, resolution: str = DOWNLOAD_RESOLUTION) -> StaticRendition:
+def create_static_rendition(
+    asset_id: str, *, passthrough: str, resolution: str = DOWNLOAD_RESOLUTION
+) -> StaticRendition:
     """Ask Mux for a static MP4 of an existing asset (the `static_renditions` API; `mp4_support` is
     deprecated). Not retried."""
-    request = mux_python.CreateStaticRenditionRequest(resolution=resolution)
+    request = mux_python.CreateStaticRenditionRequest(
+        resolution=resolution, passthrough=passthrough[:PASSTHROUGH_MAX_LENGTH]
+    )
     response = _call(
         "create_asset_static_rendition",
         lambda c, t: mux_python.AssetsApi(c).create_asset_static_rendition(

@@ -67,7 +67,7 @@ INDEXES = [
 SUPERSEDED_INDEXES = ("status_published_at", "status_created_at", "status_title")
 
 EDITABLE_FIELDS = frozenset(
-    {"title", "slug", "description", "tags", "level", "sequential", "prerequisites", "price"}
+    {"title", "slug", "description", "tags", "level", "sequential", "prerequisites", "price", "downloadable"}
 )
 ID_LIST_FIELDS = frozenset({"prerequisites"})  # stored as ObjectIds
 
@@ -123,6 +123,7 @@ def _to_course(doc: Document) -> Course:
         "updated_at": doc["updated_at"],
         "published_at": doc.get("published_at"),
         "price": _to_price(doc.get("price")),
+        "downloadable": bool(doc.get("downloadable", False)),
     }
 
 
@@ -173,6 +174,7 @@ class CourseRepository:
         sequential: bool = False,
         prerequisites: list[str] | None = None,
         price: Price | None = None,
+        downloadable: bool = False,
     ) -> Course:
         doc: Document = {
             "_id": oid(course_id),
@@ -190,6 +192,7 @@ class CourseRepository:
             "sequential": sequential,
             "prerequisites": oids(prerequisites or []),
             "price": price,
+            "downloadable": downloadable,
             "created_at": now,
             "updated_at": now,
         }

@@ -247,6 +247,7 @@ class LessonRepository:
                     "course_sequential": "$course.sequential",
                     "course_lesson_ids": "$course.lesson_ids",
                     "course_sections": "$course.sections",
+                    "course_downloadable": "$course.downloadable",
                     # The course's `lesson_ids` is the catalog's truth: a lesson not in it is invisible.
                     "in_course": {"$in": ["$_id", {"$ifNull": ["$course.lesson_ids", []]}]},
                 }
@@ -278,6 +279,7 @@ class LessonRepository:
             available_after_days=_days(doc.get("available_after_days")),
             course_sequential=sequential,
             previous_lesson_id=previous,
+            course_downloadable=bool(doc.get("course_downloadable", False)),
         )
 
     def video_find(

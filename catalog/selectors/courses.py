@@ -100,6 +100,7 @@ def course_details(courses: list[Course]) -> list[CourseDetail]:
                 "sequential": c["sequential"],
                 "prerequisites": c["prerequisites"],
                 "price": c["price"],
+                "downloadable": c["downloadable"],
             }
         )
     return details

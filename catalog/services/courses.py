@@ -33,6 +33,7 @@ def course_create(
     sequential: bool = False,
     prerequisites: list[str] | None = None,
     price: Price | None = None,
+    downloadable: bool = False,
 ) -> Course:
     """Create a draft course. An explicit slug that is taken → 409; a generated one gets a `-2`, `-3`…
     suffix (the unique index decides races: on a duplicate we simply try the next candidate)."""
@@ -50,6 +51,7 @@ def course_create(
         "sequential": sequential,
         "prerequisites": prerequisites,
         "price": price,
+        "downloadable": downloadable,
     }
     if slug:
         try:

@@ -35,7 +35,9 @@ def test_instructor_creates_draft_course_with_generated_slug(client_for, instruc
         "id", "title", "slug", "description", "tags", "level", "status", "instructor", "lesson_count",
         "total_duration", "created_at", "updated_at", "published_at",
         "sequential", "prerequisites",  # v1.1 release rules
+        "downloadable",
     }  # fmt: skip
+    assert body["downloadable"] is False
     assert body["slug"] == "intro-to-django"
     assert body["status"] == "draft"
     assert body["tags"] == ["python", "web"]

@@ -5,6 +5,7 @@ the Redis-cached selector, no PostgreSQL query, no Mux API call (tokens are sign
 `streaming.signing`).
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from catalog import access
@@ -15,6 +16,7 @@ from catalog.services.common import now
 from catalog.types import LessonContext
 from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of
 from catalog.video.state import STATUS_ERRORED, STATUS_NONE
+from catalog.video.tracks import ready_download, ready_tracks
 from learnstream.errors import Conflict, NotAuthenticated, NotFound
 from learnstream.permissions import Actor
 from streaming.signing import PlaybackGrant, playback_grant
@@ -40,7 +42,22 @@ def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
     return False
 
 
-def playback_for_lesson(*, actor: Actor, lesson_id: str) -> PlaybackGrant:
+@dataclass(frozen=True)
+class PlaybackTrack:
+    id: str
+    language_code: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class LessonPlayback:
+    grant: PlaybackGrant
+    tracks: list[PlaybackTrack]  # ready caption tracks, with URLs signed like the stream (aud v)
+    download_url: str | None  # a downloadable course's MP4, once Mux has it
+
+
+def playback_for_lesson(*, actor: Actor, lesson_id: str) -> LessonPlayback:
     context = LessonRepository().video_context(lesson_id=lesson_id)
     if context is None:
         raise NotFound(LESSON_NOT_FOUND)
@@ -54,4 +71,17 @@ def playback_for_lesson(*, actor: Actor, lesson_id: str) -> PlaybackGrant:
         if manages and status == STATUS_ERRORED and isinstance(errors, dict):
             details["errors"] = errors  # Mux's own words, for the instructor who uploaded the file
         raise Conflict("The lesson's video is not ready yet.", details=details)
-    return playback_grant(playback_id=str(playback_id))
+    grant = playback_grant(playback_id=str(playback_id))
+    tracks = [
+        PlaybackTrack(
+            id=str(t["id"]),
+            language_code=str(t.get("language_code") or ""),
+            name=str(t.get("name") or ""),
+            url=grant.text_track_url(str(t["mux_track_id"])),
+        )
+        for t in ready_tracks(context.video)
+        if t.get("mux_track_id")
+    ]
+    download = ready_download(context.video) if context.course_downloadable else None
+    download_url = grant.static_rendition_url(str(download["name"])) if download else None
+    return LessonPlayback(grant=grant, tracks=tracks, download_url=download_url)

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from streaming.mux import GENERATED_SUBTITLE_LANGUAGES
+
 
 class NoInputSerializer(serializers.Serializer):
     """Actions that take no body (the browsable API renders a bare button for them)."""
@@ -11,12 +13,45 @@ class UploadTicketSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True, help_text="The upload URL stops working then.")
 
 
+class PlaybackTrackSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Caption track id (24 hex).")
+    language_code = serializers.CharField(help_text="BCP 47 language code, e.g. `en`.")
+    name = serializers.CharField()
+    url = serializers.URLField(help_text="The WebVTT file, with a signed token (aud v).")
+
+
+class GeneratedSubtitleSerializer(serializers.Serializer):
+    language_code = serializers.ChoiceField(
+        choices=sorted(GENERATED_SUBTITLE_LANGUAGES), help_text="A language Mux can caption automatically."
+    )
+    name = serializers.CharField(required=False, max_length=100, help_text="Shown in players' caption menus.")
+
+
+class UploadRequestSerializer(serializers.Serializer):
+    generated_subtitles = GeneratedSubtitleSerializer(
+        many=True,
+        required=False,
+        help_text="Ask Mux for auto-generated captions, one track per language.",
+    )
+
+    def validate_generated_subtitles(self, value: list[dict]) -> list[dict]:
+        codes = [item["language_code"] for item in value]
+        if len(codes) != len(set(codes)):
+            raise serializers.ValidationError("Each language may be asked for once.")
+        return value
+
+
 class PlaybackSerializer(serializers.Serializer):
     playback_id = serializers.CharField()
     stream_url = serializers.URLField(help_text="HLS stream with a signed token (aud v).")
     thumbnail_url = serializers.URLField(help_text="Signed thumbnail (aud t).")
     storyboard_url = serializers.URLField(help_text="Signed storyboard (aud s).")
     expires_at = serializers.DateTimeField(help_text="When the tokens expire.")
+    tracks = PlaybackTrackSerializer(many=True, help_text="Ready caption tracks (`[]` when none).")
+    download_url = serializers.URLField(
+        allow_null=True,
+        help_text="Signed MP4 (aud v) for courses that offer downloads, once Mux has prepared it; else null.",
+    )
 
 
 class AdminUploadInputSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.types import VideoState
+from catalog.video.tracks import for_asset
 from streaming.payloads import Asset, MuxVideoEvent, Upload, passthrough_value
 
 STATUS_NONE = "none"
@@ -182,6 +183,7 @@ def _ready(new: VideoState, event: VideoEvent, old: VideoState) -> Decision:
     new["aspect_ratio"] = asset.aspect_ratio
     new["duration"] = asset.duration
     new["retired_asset_ids"] = retired
+    new.update(for_asset(old, asset.id))  # the replaced video's captions and download go with it
     return Decision("applied", new, duration=float(asset.duration or 0.0))
 
 

@@ -2,6 +2,7 @@
 upload pipeline for a lesson (the previous video stays playable until the new one is ready)."""
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,12 +63,19 @@ def _actor_id(actor: Actor) -> int:
     return actor.id
 
 
-def video_upload_request(*, actor: Actor, lesson_id: str) -> UploadTicket:
+def video_upload_request(
+    *, actor: Actor, lesson_id: str, generated_subtitles: Sequence[mux.GeneratedSubtitles] = ()
+) -> UploadTicket:
     """`POST lessons/{id}/upload`: permission, quota, then the Mux upload (in that order: a refused
-    request never reaches Mux)."""
+    request never reaches Mux). `generated_subtitles`: Mux's auto captions, one track per language."""
     context = lesson_for_video_change(actor=actor, lesson_id=lesson_id)
     upload_quota_consume(user_id=_actor_id(actor))
-    return video_upload_start(lesson_id=context.lesson_id, title=context.title)
+    return video_upload_start(
+        lesson_id=context.lesson_id,
+        title=context.title,
+        generated_subtitles=generated_subtitles,
+        downloadable=context.course_downloadable,
+    )
 
 
 def admin_upload_request(
@@ -91,20 +99,34 @@ def admin_upload_request(
     else:
         context = lesson_for_video_change(actor=actor, lesson_id=lesson_id)
         upload_quota_consume(user_id=_actor_id(actor))
-    ticket = video_upload_start(lesson_id=context.lesson_id, title=context.title)
+    ticket = video_upload_start(
+        lesson_id=context.lesson_id, title=context.title, downloadable=context.course_downloadable
+    )
     stored = lesson_get(lesson_id=context.lesson_id)
     if stored is None:
         raise NotFound(LESSON_NOT_FOUND)
     return AdminUploadResult(ticket=ticket, lesson=stored)
 
 
-def video_upload_start(*, lesson_id: str, title: str = "") -> UploadTicket:
+def video_upload_start(
+    *,
+    lesson_id: str,
+    title: str = "",
+    generated_subtitles: Sequence[mux.GeneratedSubtitles] = (),
+    downloadable: bool = False,
+) -> UploadTicket:
     """Create a Mux direct upload for the lesson and make it its pipeline (status waiting_upload).
 
     The caller has already checked permissions and the quota. Any previous playable video stays playable.
+    A downloadable course's videos get a static MP4 rendition (Mux charges for it, so only then).
     """
     repo = LessonRepository()
-    upload = mux.create_direct_upload(lesson_id=lesson_id, title=title or None)
+    upload = mux.create_direct_upload(
+        lesson_id=lesson_id,
+        title=title or None,
+        generated_subtitles=generated_subtitles,
+        static_renditions=[mux.DOWNLOAD_RESOLUTION] if downloadable else (),
+    )
     if not upload.url:
         upload_cancel_quietly(upload.id)
         raise IntegrationError("The video service returned no upload URL.")

@@ -11,23 +11,38 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.video.deletion import video_delete_request
-from catalog.video.playback import playback_for_lesson
+from catalog.video.playback import LessonPlayback, playback_for_lesson
 from catalog.video.serializers import (
     AdminUploadInputSerializer,
     AdminUploadSerializer,
     NoInputSerializer,
     PlaybackSerializer,
+    UploadRequestSerializer,
     UploadTicketSerializer,
 )
 from catalog.video.uploads import UploadTicket, admin_upload_request, video_upload_request
 from learnstream.openapi import error_responses
 from learnstream.permissions import Actor, IsAdminRole, IsInstructorOrAdmin
+from streaming import mux
 
 LESSON_ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="Lesson id (24 hex).")
 
 
 def _ticket_data(ticket: UploadTicket) -> dict[str, Any]:
     return {"upload_id": ticket.upload_id, "upload_url": ticket.upload_url, "expires_at": ticket.expires_at}
+
+
+def _playback_data(playback: LessonPlayback) -> dict[str, Any]:
+    grant = playback.grant
+    return {
+        "playback_id": grant.playback_id,
+        "stream_url": grant.stream_url,
+        "thumbnail_url": grant.thumbnail_url,
+        "storyboard_url": grant.storyboard_url,
+        "expires_at": grant.expires_at,
+        "tracks": [vars(t) for t in playback.tracks],
+        "download_url": playback.download_url,
+    }
 
 
 class LessonVideoViewSet(viewsets.GenericViewSet):
@@ -37,22 +52,34 @@ class LessonVideoViewSet(viewsets.GenericViewSet):
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         # Only the browsable API asks: it renders a form (here: a bare button) for the allowed methods.
-        return PlaybackSerializer if self.action == "playback" else NoInputSerializer
+        if self.action == "playback":
+            return PlaybackSerializer
+        return UploadRequestSerializer if self.action == "upload" else NoInputSerializer
 
     @extend_schema(
         operation_id="lessons_upload_create",
         summary="Get a direct-upload URL for the lesson's video",
         description=(
             "Owner or admin. PUT the file to `upload_url`; the lesson becomes ready when Mux has processed "
-            "it. A previous video stays playable until the new one is ready. Limited per user per hour."
+            "it. A previous video stays playable until the new one is ready. Limited per user per hour. "
+            "`generated_subtitles` asks Mux for auto captions (one track per language); a downloadable "
+            "course's video also gets a static MP4."
         ),
         parameters=[LESSON_ID],
-        request=None,
-        responses={201: UploadTicketSerializer, **error_responses(401, 403, 404, 409, 429, 502, 503)},
+        request=UploadRequestSerializer,
+        responses={201: UploadTicketSerializer, **error_responses(400, 401, 403, 404, 409, 429, 502, 503)},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsInstructorOrAdmin])
     def upload(self, request: Request, pk: str) -> Response:
-        ticket = video_upload_request(actor=Actor.of(request.user), lesson_id=pk)
+        serializer = UploadRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        generated = [
+            mux.GeneratedSubtitles(language_code=g["language_code"], name=g.get("name"))
+            for g in serializer.validated_data.get("generated_subtitles", [])
+        ]
+        ticket = video_upload_request(
+            actor=Actor.of(request.user), lesson_id=pk, generated_subtitles=generated
+        )
         return Response(UploadTicketSerializer(_ticket_data(ticket)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -67,18 +94,8 @@ class LessonVideoViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny])
     def playback(self, request: Request, pk: str) -> Response:
-        grant = playback_for_lesson(actor=Actor.of(request.user), lesson_id=pk)
-        return Response(
-            PlaybackSerializer(
-                {
-                    "playback_id": grant.playback_id,
-                    "stream_url": grant.stream_url,
-                    "thumbnail_url": grant.thumbnail_url,
-                    "storyboard_url": grant.storyboard_url,
-                    "expires_at": grant.expires_at,
-                }
-            ).data
-        )
+        playback = playback_for_lesson(actor=Actor.of(request.user), lesson_id=pk)
+        return Response(PlaybackSerializer(_playback_data(playback)).data)
 
     @extend_schema(
         operation_id="lessons_video_destroy",

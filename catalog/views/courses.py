@@ -143,6 +143,7 @@ class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActi
             sequential=data["sequential"],
             prerequisites=data["prerequisites"],
             price=data.get("price"),
+            downloadable=data["downloadable"],
         )
         return _detail_response(
             course_selectors.course_detail_of(course=course), status_code=status.HTTP_201_CREATED

@@ -34,9 +34,16 @@ def test_generated_subtitles_and_static_rendition_from_a_direct_upload(mux_emula
 
     [upload] = mux_emulator.uploads()
     assert upload["new_asset_settings"]["inputs"] == [
-        {"generated_subtitles": [{"language_code": "en", "name": "English (auto)"}, {"language_code": "fr"}]}
+        {
+            "generated_subtitles": [
+                {"language_code": "en", "name": "English (auto)", "passthrough": "lesson-1"},
+                {"language_code": "fr", "passthrough": "lesson-1"},
+            ]
+        }
     ]
-    assert upload["new_asset_settings"]["static_renditions"] == [{"resolution": "highest"}]
+    assert upload["new_asset_settings"]["static_renditions"] == [
+        {"resolution": "highest", "passthrough": "lesson-1"}
+    ]
     text = [t for t in asset.tracks if t.type == "text"]
     assert [(t.language_code, t.name, t.text_source, t.status) for t in text] == [
         ("en", "English (auto)", "generated_vod", "ready"),
@@ -54,6 +61,8 @@ def test_generated_subtitles_and_static_rendition_from_a_direct_upload(mux_emula
     assert [(d["id"], d["asset_id"], d["status"]) for d in ready] == [(t.id, asset.id, "ready") for t in text]
     [rendition_created] = _event_data(mux_emulator, "video.asset.static_rendition.created")
     [rendition_ready] = _event_data(mux_emulator, "video.asset.static_rendition.ready")
+    assert rendition_ready["passthrough"] == "lesson-1"
+    assert {d["passthrough"] for d in ready} == {"lesson-1"}
     assert rendition_created["status"] == "preparing"
     assert (rendition_ready["name"], rendition_ready["status"], rendition_ready["asset_id"]) == (
         "highest.mp4",
@@ -138,7 +147,7 @@ def test_text_track_whose_url_fails_or_is_not_webvtt_is_errored(mux_emulator):
 def test_static_rendition_for_an_existing_ready_asset(mux_emulator):
     asset = _ready_upload(mux_emulator)
     assert asset.static_renditions == ()
-    rendition = mux.create_static_rendition(asset.id)
+    rendition = mux.create_static_rendition(asset.id, passthrough="lesson-1")
     assert (rendition.name, rendition.resolution, rendition.asset_id) == ("highest.mp4", "highest", asset.id)
     [ready] = _event_data(mux_emulator, "video.asset.static_rendition.ready")
     assert (ready["id"], ready["status"]) == (rendition.id, "ready")

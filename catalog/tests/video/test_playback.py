@@ -53,7 +53,11 @@ def test_enrolled_student_gets_signed_urls_with_the_right_claims(
     response = playback(client_for(student), ready_lesson["lesson"]["id"])
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"playback_id", "stream_url", "thumbnail_url", "storyboard_url", "expires_at"}
+    assert set(body) == {
+        "playback_id", "stream_url", "thumbnail_url", "storyboard_url", "expires_at",
+        "tracks", "download_url",
+    }  # fmt: skip
+    assert (body["tracks"], body["download_url"]) == ([], None)  # no captions, not a downloadable course
     playback_id = ready_lesson["asset"]["playback_ids"][0]["id"]
     assert body["playback_id"] == playback_id
     key = public_key(mux_emulator)
