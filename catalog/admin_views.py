@@ -40,6 +40,7 @@ from catalog.serializers import (
     LessonWriteSerializer,
 )
 from catalog.types import COURSE_STATUSES, VIDEO_STATUSES, Course, Lesson
+from catalog.video.tracks import ready_download, track_rows
 from learnstream.errors import STORE_OUTAGES, ApplicationError, ServiceUnavailable, ValidationFailed
 from learnstream.permissions import Actor
 
@@ -410,6 +411,8 @@ def _video(lesson: Lesson) -> dict[str, Any]:
         "aspect_ratio": video.get("aspect_ratio") or "",
         "errors": [str(m) for m in errors.get("messages", [])] if isinstance(errors, dict) else [],
         "error_type": str(errors.get("type", "")) if isinstance(errors, dict) else "",
+        "tracks": track_rows(video),
+        "download": (ready_download(video) or {}).get("name", ""),
     }
 
 

@@ -22,6 +22,9 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    under-report): a lock decided from it is confirmed against MongoDB before it refuses anything.
 3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
 4. The upload quota counter (in the fail-closed "ratelimit" cache).
+5. Transcripts: the plain text of a caption track, per track id. A track's text never changes (a
+   replaced caption is a new track with a new id), so entries need no invalidation; they expire after
+   `TRANSCRIPT_CACHE_SECONDS` only to bound memory.
 
 The "default" cache ignores Redis errors (settings: IGNORE_EXCEPTIONS), so Redis down = cache miss.
 """
@@ -110,6 +113,10 @@ def curriculum_key(course_id: str) -> str:
 
 def completed_lessons_key(user_id: int, course_id: str) -> str:
     return f"catalog:done:{user_id}:{course_id}"
+
+
+def transcript_key(track_id: str) -> str:
+    return f"catalog:transcript:{track_id}"
 
 
 def upload_quota_key(user_id: int, window: int) -> str:
@@ -382,3 +389,18 @@ def upload_quota_count(*, user_id: int, window: int, ttl: int) -> int:
     """Count one upload in the user's window and return the count. Fails closed: uploads cost money, so
     a Redis that cannot count refuses them (the error propagates as a 503)."""
     return fixed_window_incr(caches["ratelimit"], upload_quota_key(user_id, window), ttl)
+
+
+# --- 5. transcripts ----------------------------------------------------------------------------------
+TRANSCRIPT_CACHE_SECONDS = 24 * 3600
+
+
+def transcript_read(*, track_id: str, compute: Callable[[], str]) -> str:
+    """A track's transcript from the cache, else `compute()` (a MongoDB read or a fetch from Mux), kept."""
+    key = transcript_key(track_id)
+    cached = cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    text = compute()
+    cache.set(key, text, timeout=TRANSCRIPT_CACHE_SECONDS)
+    return text

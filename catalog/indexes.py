@@ -7,10 +7,10 @@ runs without the replacement).
 
 from types import ModuleType
 
-from catalog.repositories import courses, lessons, progress, rollups
+from catalog.repositories import captions, courses, lessons, progress, rollups
 from catalog.repositories.base import apply_indexes, drop_indexes
 
-REPOSITORY_MODULES: tuple[ModuleType, ...] = (courses, lessons, progress, rollups)
+REPOSITORY_MODULES: tuple[ModuleType, ...] = (courses, lessons, progress, rollups, captions)
 
 
 def apply_declared_indexes() -> tuple[list[str], list[str]]:

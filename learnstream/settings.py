@@ -448,6 +448,10 @@ MUX_PLAYBACK_TOKEN_TTL_SECONDS = env.int("MUX_PLAYBACK_TOKEN_TTL_SECONDS", defau
 # (often a multi-file pick), so the quota must fit a whole course; it still bounds what a stolen
 # instructor token can do, and an unused upload URL expires at Mux without cost.
 MUX_UPLOADS_PER_HOUR = env.int("MUX_UPLOADS_PER_HOUR", default=200)
+# The app's externally reachable origin: Mux fetches uploaded caption files from URLs built on it. Empty
+# in production until set (caption uploads then answer 503 instead of handing Mux an unreachable URL).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="" if IS_PRODUCTION else "http://127.0.0.1:8000")
+CAPTION_FILE_URL_TTL_SECONDS = env.int("CAPTION_FILE_URL_TTL_SECONDS", default=3600)
 
 # --- Stripe (commerce/) -------------------------------------------------------------------------------
 # Outside production an unset key means the local Stripe emulator (`make run` starts it); in production an

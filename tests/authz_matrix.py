@@ -116,6 +116,18 @@ def _admin_upload(world: Any, _role: str) -> dict[str, Any]:
     return {"lesson_id": world["lesson"]}
 
 
+def _from_url(world: Any, _role: str) -> dict[str, Any]:
+    # Mux (the emulator) fails to download it later, off the request: what is measured is who may ask.
+    return {"lesson_id": world["lesson"], "url": "https://video.example.invalid/lesson.mp4"}
+
+
+def _import_existing(world: Any, _role: str) -> dict[str, Any]:
+    return {"lesson_id": world["lesson"], "asset_id": "NoSuchAssetInTheMuxAccount"}
+
+
+CAPTION = {"language_code": "en", "name": "English", "vtt": "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHi.\n"}
+
+
 def _webhook(world: Any, role: str) -> dict[str, Any]:
     return world.webhook_event(role)
 
@@ -222,6 +234,19 @@ MATRIX: list[Row] = [
     R("GET",    "/api/v1/lessons/{id}/playback/",            200, 200, 200, 200, 200, 200, 200, on="preview_lesson",
       needs=("video",)),
     R("DELETE", "/api/v1/lessons/{id}/video/",               401, 403, 403, 403, 204, 403, 204, needs=("video",)),
+    # --- captions, transcripts, bringing existing video ---
+    R("GET",    "/api/v1/lessons/{id}/captions/",            200, 200, 200, 200, 200, 200, 200),
+    R("GET",    "/api/v1/lessons/{id}/captions/",            404, 404, 404, 404, 200, 404, 200, on="draft_lesson"),
+    R("POST",   "/api/v1/lessons/{id}/captions/",            401, 403, 403, 403, 201, 403, 201, body=CAPTION, needs=("video",)),
+    R("DELETE", "/api/v1/lessons/{id}/captions/{track_id}/", 401, 403, 403, 403, 404, 403, 404, needs=("video",),
+      on="lesson,lesson", note="the track id (the lesson's own id) names no track of it: editors get 404"),
+    R("GET",    "/api/v1/lessons/{id}/transcript/",          401, 403, 404, 403, 404, 403, 404, needs=("video",),
+      note="who may play gets 404: the lesson has no caption track in the default language"),
+    R("GET",    "/api/v1/caption-files/{caption_id}.vtt",    404, 404, 404, 404, 404, 404, 404, on="lesson",
+      note="only a signed token (made for Mux) opens a caption file; no account does"),
+    R("POST",   "/admin/uploads/from-url",                   401, 403, 403, 403, 403, 403, 202, body=_from_url),
+    R("POST",   "/admin/uploads/import-existing",            401, 403, 403, 403, 403, 403, 404, body=_import_existing,
+      note="admins pass authorization and get 404 asset_not_found for an asset Mux does not have"),
     # --- progress and analytics ---
     # Enrolled students, plus the owner and admins previewing their own course (issue 3).
     R("PUT",    "/api/v1/lessons/{id}/progress/",            401, 403, 200, 403, 200, 403, 200, body={"position": 12}),

@@ -99,14 +99,15 @@ def _subject(row: Row) -> str | None:
 
 def _needs_catalog(row: Row) -> bool:
     norm = routes.normalize(row.path)
-    if norm == "admin/uploads":
+    if norm == "admin/uploads" or norm.startswith("admin/uploads/"):
         return True
     return norm.startswith("api/v1/") and not norm.startswith(("api/v1/auth", "api/v1/users"))
 
 
 def _concrete_path(row: Row, paths: scenario.Paths, world: scenario.World) -> str:
     subject = _subject(row)
-    ids = [world[subject]] if subject else []
+    # `on="a,b"` names the objects of a path with two parameters, in order.
+    ids = [world[s] for s in subject.split(",")] if subject else []
     if paths.has(row.path, row.method):
         return paths(row.path, *ids)
     text = row.path

@@ -1,6 +1,7 @@
 """Deleting a lesson's video: its Mux assets (and a pending upload) first, then the lesson's state."""
 
 from catalog import cache as catalog_cache
+from catalog.repositories.captions import CaptionRepository
 from catalog.repositories.lessons import LessonRepository
 from catalog.video.lessons import lesson_for_owner
 from catalog.video.state import CAS_ATTEMPTS, STATUS_NONE, STATUS_WAITING_UPLOAD
@@ -53,5 +54,6 @@ def video_delete_for_lesson(*, lesson_id: str) -> None:
             duration=0.0,
         ):
             catalog_cache.lesson_invalidate(lesson_id=lesson_id)
+            CaptionRepository().delete_for_lesson(lesson_id=lesson_id)  # their tracks went with the assets
             return
     raise Conflict("The lesson's video changed repeatedly; try again.")

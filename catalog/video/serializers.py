@@ -1,5 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.video.tracks import track_rows
+from catalog.video.webvtt import InvalidWebVTT, vtt_validate
 from streaming.mux import GENERATED_SUBTITLE_LANGUAGES
 
 
@@ -41,6 +44,47 @@ class UploadRequestSerializer(serializers.Serializer):
         return value
 
 
+LANGUAGE_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+
+class CaptionSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Caption track id (24 hex).")
+    language_code = serializers.CharField()
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=["generated", "uploaded"])  # type: ignore[assignment]
+    status = serializers.ChoiceField(choices=["preparing", "ready", "errored"])
+
+
+class CaptionCreateSerializer(serializers.Serializer):
+    language_code = serializers.RegexField(
+        LANGUAGE_CODE, max_length=35, help_text="BCP 47 language code, e.g. `en` or `pt-BR`."
+    )
+    name = serializers.CharField(max_length=100, help_text="Shown in players' caption menus.")
+    vtt = serializers.CharField(
+        trim_whitespace=False,
+        style={"base_template": "textarea.html", "rows": 10},
+        help_text="The caption file: WebVTT text, at most 1 MiB (the whole request is capped at 1 MiB too).",
+    )
+
+    def validate_vtt(self, value: str) -> str:
+        try:
+            vtt_validate(value)
+        except InvalidWebVTT as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        return value
+
+
+class TranscriptQuerySerializer(serializers.Serializer):
+    language = serializers.RegexField(
+        LANGUAGE_CODE, required=False, default="en", max_length=35, help_text="Language code (default `en`)."
+    )
+
+
+class TranscriptSerializer(serializers.Serializer):
+    language_code = serializers.CharField()
+    text = serializers.CharField(help_text="The track's text, one line per caption, without timings.")
+
+
 class PlaybackSerializer(serializers.Serializer):
     playback_id = serializers.CharField()
     stream_url = serializers.URLField(help_text="HLS stream with a signed token (aud v).")
@@ -70,6 +114,27 @@ class AdminUploadInputSerializer(serializers.Serializer):
         raise serializers.ValidationError("Give either lesson_id, or course_id and title.")
 
 
+class AdminFromUrlInputSerializer(AdminUploadInputSerializer):
+    """`{lesson_id}` or `{course_id, title}`, plus the public HTTPS `url` Mux downloads the video from."""
+
+    url = serializers.URLField(max_length=2000, help_text="A public https:// URL of the video file.")
+    generated_subtitles = GeneratedSubtitleSerializer(many=True, required=False)
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith("https://"):
+            raise serializers.ValidationError("Only https:// URLs are accepted.")
+        return value
+
+    def validate_generated_subtitles(self, value: list[dict]) -> list[dict]:
+        return UploadRequestSerializer().validate_generated_subtitles(value)
+
+
+class AdminImportInputSerializer(AdminUploadInputSerializer):
+    """`{lesson_id}` or `{course_id, title}`, plus the id of an asset in the Mux account."""
+
+    asset_id = serializers.RegexField(r"^[A-Za-z0-9]{1,255}$", help_text="The Mux asset id.")
+
+
 class AdminUploadLessonSerializer(serializers.Serializer):
     id = serializers.CharField()
     course_id = serializers.CharField()
@@ -82,3 +147,14 @@ class AdminUploadLessonSerializer(serializers.Serializer):
 
 class AdminUploadSerializer(UploadTicketSerializer):
     lesson = AdminUploadLessonSerializer()
+
+
+class AdminLessonVideoSerializer(AdminUploadLessonSerializer):
+    """A lesson whose video came from a URL or an existing asset."""
+
+    video_status = serializers.CharField(source="video.status", default="none")
+    tracks = serializers.SerializerMethodField(help_text="Its caption tracks (as `lessons/{id}/captions/`).")
+
+    @extend_schema_field(CaptionSerializer(many=True))
+    def get_tracks(self, obj: dict) -> list[dict]:
+        return track_rows(obj.get("video") or {})

@@ -187,6 +187,15 @@ def _ready(new: VideoState, event: VideoEvent, old: VideoState) -> Decision:
     return Decision("applied", new, duration=float(asset.duration or 0.0))
 
 
+def pipeline_from_asset(*, video: VideoState, asset_id: str) -> VideoState:
+    """The state after an asset made without a direct upload (ingested from a URL, or imported) becomes
+    the lesson's pipeline: `processing` until its ready (or errored) event. Like `pipeline_started`, the
+    playable video stays and an unfinished previous asset is retired."""
+    new = pipeline_started(video=video, upload_id="")
+    new.update(status=STATUS_PROCESSING, upload_id=None, asset_id=asset_id)
+    return new
+
+
 def pipeline_started(*, video: VideoState, upload_id: str) -> VideoState:
     """The state after a new direct upload becomes the lesson's pipeline. The playable video (if any)
     stays; an unfinished or errored previous asset nobody can play is retired (deleted at Mux later)."""

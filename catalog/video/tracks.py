@@ -64,6 +64,12 @@ def current_tracks(video: VideoState) -> list[dict[str, Any]]:
     ]
 
 
+def track_rows(video: VideoState) -> list[dict[str, str]]:
+    """The API's view of the lesson's tracks: `{id, language_code, name, source, status}`."""
+    fields = ("id", "language_code", "name", "source", "status")
+    return [{k: str(t.get(k) or "") for k in fields} for t in current_tracks(video)]
+
+
 def ready_tracks(video: VideoState) -> list[dict[str, Any]]:
     """Tracks a player can load: ready, of the playable asset."""
     asset = video.get("playback_asset_id")

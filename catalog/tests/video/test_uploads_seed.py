@@ -30,6 +30,23 @@ def test_seed_demo_video_uploads_once(api_client, mux_emulator, mongo_db, instru
     assert video_of(mongo_db, lesson["id"])["status"] == "ready"
 
 
+def test_seed_demo_video_has_english_captions(api_client, client_for, mux_emulator, mongo_db, instructor):
+    _course, lesson = course_with_lesson(instructor)
+    ticket = seed_demo_video(lesson_id=lesson["id"])
+    [upload] = mux_emulator.uploads()
+    assert upload["new_asset_settings"]["inputs"] == [
+        {
+            "generated_subtitles": [
+                {"language_code": "en", "name": "English (auto)", "passthrough": lesson["id"]}
+            ]
+        }
+    ]
+    mux_emulator.make_ready(mux_emulator.asset_for_upload(ticket.upload_id)["id"], duration=3.0)
+    Deliverer(mux_emulator, api_client).deliver_new()
+    body = client_for(instructor).get(f"/api/v1/lessons/{lesson['id']}/playback").json()
+    assert [(t["language_code"], t["name"]) for t in body["tracks"]] == [("en", "English (auto)")]
+
+
 def test_mux_create_signing_key_prints_usable_settings(mux_emulator):
     out, err = io.StringIO(), io.StringIO()
     call_command("mux_create_signing_key", stdout=out, stderr=err)
