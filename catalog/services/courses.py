@@ -11,6 +11,7 @@ from catalog.repositories.courses import CourseRepository
 from catalog.selectors.courses import course_get
 from catalog.services.common import archived, now
 from catalog.types import Course, Price
+from catalog.video.downloads import request_course_downloads
 from learnstream.errors import Conflict, ValidationFailed
 
 SLUG_MAX_LENGTH = 80
@@ -101,6 +102,9 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
         catalog_cache.course_lessons_invalidate(lesson_ids=updated["lesson_ids"])
     else:
         catalog_cache.catalog_invalidate()
+    if updated["downloadable"] and not course["downloadable"]:
+        # Videos uploaded before the course offered downloads get their MP4 now (off the request).
+        request_course_downloads.enqueue(course_id=updated["id"])
     return updated
 
 

@@ -57,3 +57,19 @@ def test_admin_makes_a_course_downloadable(admin_web, instructor):
     assert response.status_code == 200
     assert current(course)["downloadable"] is True
     assert 'name="downloadable"' in admin_web.get(f"/admin/catalog/courses/{course['id']}/").content.decode()
+
+
+def test_browsable_api_shows_tracks_and_offers_the_caption_and_course_forms(login, instructor, mux_emulator):
+    course, (lesson,) = course_with_lessons(instructor, title="Browsable", lessons=["Intro"])
+    web = login(instructor)
+    html = {"HTTP_ACCEPT": "text/html"}
+    page = web.get(f"/api/v1/lessons/{lesson['id']}/captions/", **html)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'name="vtt"' in text  # the upload form: language_code, name, vtt
+    assert 'name="language_code"' in text
+    upload_page = web.get(f"/api/v1/lessons/{lesson['id']}/upload/", **html)
+    assert upload_page.status_code == 405  # POST-only: the page with its form, never a 500
+    course_page = web.get(f"/api/v1/courses/{course['id']}/", **html)
+    assert course_page.status_code == 200
+    assert 'name="downloadable"' in course_page.content.decode()

@@ -171,3 +171,39 @@ def test_a_replacement_video_drops_the_old_videos_tracks(
     assert [(t["language_code"], t["asset_id"]) for t in video["tracks"]] == [("es", second["id"])]
     body = client_for(instructor).get(f"/api/v1/lessons/{lesson['id']}/playback").json()
     assert [t["language_code"] for t in body["tracks"]] == ["es"]
+
+
+def test_a_course_made_downloadable_later_gets_mp4s_for_its_ready_videos(
+    mux_emulator, client_for, api_client, instructor, student
+):
+    course, lesson = _course(instructor, downloadable=False)
+    owner = client_for(instructor)
+    _upload_with_captions(owner, mux_emulator, lesson["id"], [])
+    deliverer = Deliverer(mux_emulator, api_client)
+    deliverer.deliver_new()
+    mux_emulator.control("DELETE", "requests")
+
+    response = owner.patch(f"/api/v1/courses/{course['id']}/", {"downloadable": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["downloadable"] is True
+    [call] = mux_emulator.requests()
+    assert (call["method"], call["path"].endswith("/static-renditions"), call["status"]) == (
+        "POST",
+        True,
+        201,
+    )
+    assert "video.asset.static_rendition.ready" in deliverer.deliver_new()
+    enroll(student, course["id"])
+    body = client_for(student).get(f"/api/v1/lessons/{lesson['id']}/playback").json()
+    assert requests.get(body["download_url"], timeout=5).content == VIDEO_BYTES
+
+    # Off and on again: the MP4 exists, nothing more is asked of Mux.
+    mux_emulator.control("DELETE", "requests")
+    for value in (False, True):
+        assert (
+            owner.patch(
+                f"/api/v1/courses/{course['id']}/", {"downloadable": value}, format="json"
+            ).status_code
+            == 200
+        )
+    assert mux_emulator.requests() == []

@@ -61,7 +61,9 @@ def test_upload_replace_play_transcribe_delete_a_caption(
     mux_emulator.flush()
     captions_url = f"{api}/lessons/{lesson['id']}/captions/"
 
-    # Upload: 201 preparing; Mux fetches the signed URL, says ready; the list follows.
+    # Upload: 201 preparing; Mux fetches the signed URL, says ready; the list follows. (Webhooks are held
+    # so that Mux's answer cannot overtake the 201.)
+    mux_emulator.hold_webhooks()
     response = requests.post(
         captions_url,
         json={"language_code": "en", "name": "English", "vtt": VTT},
@@ -73,6 +75,9 @@ def test_upload_replace_play_transcribe_delete_a_caption(
     assert {k: first[k] for k in ("language_code", "name", "source", "status")} == {
         "language_code": "en", "name": "English", "source": "uploaded", "status": "preparing",
     }  # fmt: skip
+    mux_emulator.flush()
+    assert requests.get(captions_url, timeout=10).json() == [first]  # Mux's news has not arrived yet
+    mux_emulator.release_webhooks()
     mux_emulator.flush()
     listed = requests.get(captions_url, timeout=10).json()  # a published course: anyone may read the list
     assert listed == [{**first, "status": "ready"}]
