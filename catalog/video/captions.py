@@ -100,7 +100,7 @@ def caption_file_url(caption_id: str) -> str:
     if not base:
         raise ServiceUnavailable("Caption uploads are not configured (PUBLIC_BASE_URL is not set).")
     token = signing.TimestampSigner(salt=CAPTION_FILE_SALT).sign(caption_id)
-    return f"{base}/api/v1/caption-files/{caption_id}.vtt?token={quote(token, safe='')}"
+    return f"{base}/api/v1/caption-files/{caption_id}.vtt?signature={quote(token, safe='')}"
 
 
 def caption_file(*, caption_id: str, token: str) -> str:

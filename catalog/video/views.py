@@ -289,9 +289,9 @@ def _target(data: dict[str, Any]) -> LessonTarget:
 
 
 class CaptionFileView(APIView):
-    """`GET /api/v1/caption-files/{id}.vtt?token=`: an uploaded caption's WebVTT, for Mux to fetch.
+    """`GET /api/v1/caption-files/{id}.vtt?signature=`: an uploaded caption's WebVTT, for Mux to fetch.
 
-    No account: the token (signed, short-lived, bound to this caption) is the authorization."""
+    No account: the signature (short-lived, bound to this caption) is the authorization."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -301,12 +301,12 @@ class CaptionFileView(APIView):
         summary="An uploaded caption file (signed URL for Mux)",
         parameters=[
             OpenApiParameter("caption_id", OpenApiTypes.STR, OpenApiParameter.PATH),
-            OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
+            OpenApiParameter("signature", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
         ],
         responses={(200, "text/vtt"): OpenApiTypes.STR, **error_responses(404, 503)},
     )
     def get(self, request: Request, caption_id: str) -> HttpResponse:
-        vtt = caption_file(caption_id=caption_id, token=str(request.query_params.get("token", "")))
+        vtt = caption_file(caption_id=caption_id, token=str(request.query_params.get("signature", "")))
         response = HttpResponse(vtt.encode("utf-8"), content_type="text/vtt; charset=utf-8")
         response["Cache-Control"] = "private, no-store"
         return response

@@ -131,7 +131,8 @@ def fetch_url(url: str, *, max_bytes: int) -> bytes:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     request = urllib.request.Request(url, headers={"User-Agent": "Mux emulator"})  # noqa: S310 - scheme checked
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS, context=context) as response:  # noqa: S310  # nosec B310
+    opened = urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS, context=context)  # noqa: S310  # nosec B310 - http(s) only, checked above
+    with opened as response:
         data: bytes = response.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ValueError("input too large")

@@ -259,22 +259,22 @@ def test_the_caption_file_url_needs_its_own_unexpired_token(
     assert response.status_code == 201, response.content
     caption_id = response.json()["id"]
     url = caption_file_url(caption_id)
-    assert url.startswith(f"{settings.PUBLIC_BASE_URL}/api/v1/caption-files/{caption_id}.vtt?token=")
+    assert url.startswith(f"{settings.PUBLIC_BASE_URL}/api/v1/caption-files/{caption_id}.vtt?signature=")
     path = urlsplit(url).path
-    token = parse_qs(urlsplit(url).query)["token"][0]
-    good = api_client.get(path, {"token": token})
+    token = parse_qs(urlsplit(url).query)["signature"][0]
+    good = api_client.get(path, {"signature": token})
     assert (good.status_code, good["Content-Type"], good.content.decode()) == (
         200,
         "text/vtt; charset=utf-8",
         VTT,
     )
     assert api_client.get(path).status_code == 404
-    assert api_client.get(path, {"token": token + "x"}).status_code == 404
+    assert api_client.get(path, {"signature": token + "x"}).status_code == 404
     other = signing.TimestampSigner(salt=CAPTION_FILE_SALT).sign("b" * 24)
-    assert api_client.get(path, {"token": other}).status_code == 404  # a token for another caption
+    assert api_client.get(path, {"signature": other}).status_code == 404  # a token for another caption
     settings.CAPTION_FILE_URL_TTL_SECONDS = -1
-    assert api_client.get(path, {"token": token}).status_code == 404  # expired
-    assert api_client.get(path, {"token": token}).json()["error"]["code"] == "not_found"
+    assert api_client.get(path, {"signature": token}).status_code == 404  # expired
+    assert api_client.get(path, {"signature": token}).json()["error"]["code"] == "not_found"
 
 
 @pytest.mark.django_db
