@@ -21,6 +21,7 @@ from catalog import cache as catalog_cache
 from catalog.repositories.base import new_id
 from catalog.repositories.captions import CaptionRepository
 from catalog.repositories.lessons import LessonRepository
+from catalog.selectors.release import LessonRules, require_lesson_open
 from catalog.services.common import now
 from catalog.types import LessonContext, VideoState
 from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of, lesson_for_owner
@@ -205,6 +206,7 @@ def transcript_for_lesson(*, actor: Actor, lesson_id: str, language: str) -> Tra
     """`GET lessons/{id}/transcript?language=`: whoever may play the lesson; the ready track's text."""
     context = _context(lesson_id)
     playback_access_check(actor=actor, context=context)
+    require_lesson_open(actor=actor, rules=LessonRules.of_context(context), now=now())  # as playback
     tracks = ready_tracks(context.video)
     track = next((t for t in tracks if t.get("language_code") == language), None)
     if track is None:  # "en" also finds "en-US"
