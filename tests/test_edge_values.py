@@ -23,6 +23,7 @@ SUBJECT_BY_PREFIX = {
     "api/v1/courses/": "course",
     "api/v1/lessons/": "lesson",
     "api/v1/users/": "user",
+    "api/v1/certificates/": "certificate",
 }
 
 
