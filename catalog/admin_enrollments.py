@@ -2,10 +2,12 @@
 
 Course titles come from MongoDB in ONE query per changelist page (never one per row); the course and
 user filters are plain query parameters (`?course=<id>`, `?user=<id>`) set by clicking a row's course
-or user, so the sidebar never has to list every user or course. Enrolling and unenrolling go through
+or user, so the sidebar never has to list every user or course. The "access" filter lists active
+enrollments expiring within 7 days or already expired (`access_days`). Enrolling and unenrolling go through
 the API (its services keep the Redis enrollment cache right), so rows are read-only here.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -13,11 +15,12 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import User
 from catalog.admin_selectors import course_titles_get
-from catalog.models import Enrollment
+from catalog.models import Enrollment, EnrollmentStatus
 from learnstream.admin import ReadOnlyAdminMixin
 from learnstream.errors import STORE_OUTAGES
 
@@ -65,6 +68,33 @@ class UserFilter(_SelectedValueFilter):
         return queryset.filter(user_id=int(value)) if value.isdecimal() else queryset.none()
 
 
+class ExpiryFilter(admin.SimpleListFilter):
+    """Access expiry (`access_days`): active enrollments that expire soon or already have."""
+
+    title = "access"
+    parameter_name = "expiry"
+    EXPIRING_DAYS = 7
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("expiring", f"Expiring within {self.EXPIRING_DAYS} days"),
+            ("expired", "Expired"),
+            ("never", "Never expires"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+        moment = timezone.now()
+        active = queryset.filter(status=EnrollmentStatus.ACTIVE)
+        if self.value() == "expiring":
+            horizon = moment + timedelta(days=self.EXPIRING_DAYS)
+            return active.filter(expires_at__gt=moment, expires_at__lte=horizon)
+        if self.value() == "expired":
+            return active.filter(expires_at__lte=moment)
+        if self.value() == "never":
+            return queryset.filter(expires_at__isnull=True)
+        return queryset
+
+
 class EnrollmentChangeList(ChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -82,14 +112,14 @@ class EnrollmentChangeList(ChangeList):
 @admin.register(Enrollment)
 # Read-only: rows change only through the API's services (which keep the enrollment cache right).
 class EnrollmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "user_link", "course_link", "status", "created_at", "updated_at")
-    list_filter = ("status", CourseFilter, UserFilter, "created_at")
+    list_display = ("id", "user_link", "course_link", "status", "created_at", "expires_at", "updated_at")
+    list_filter = ("status", ExpiryFilter, CourseFilter, UserFilter, "created_at")
     search_fields = ("user__email", "user__name", "=course_id")
     search_help_text = "User email or name, or an exact course id."
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
-    fields = ("user", "course_id", "course_title", "status", "created_at", "updated_at")
+    fields = ("user", "course_id", "course_title", "status", "created_at", "expires_at", "updated_at")
     readonly_fields = fields
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:

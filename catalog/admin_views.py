@@ -39,7 +39,14 @@ from catalog.serializers import (
     CourseWriteSerializer,
     LessonWriteSerializer,
 )
-from catalog.types import COURSE_STATUSES, VIDEO_STATUSES, Course, Lesson
+from catalog.types import (
+    COURSE_STATUSES,
+    ENROLLMENT_MODES,
+    ENROLLMENT_POLICY_FIELDS,
+    VIDEO_STATUSES,
+    Course,
+    Lesson,
+)
 from catalog.video.tracks import ready_download, track_rows
 from learnstream.errors import STORE_OUTAGES, ApplicationError, ServiceUnavailable, ValidationFailed
 from learnstream.permissions import Actor
@@ -162,6 +169,25 @@ class CourseEditForm(forms.Form):
     downloadable = forms.BooleanField(
         required=False, help_text="Learners get a signed MP4 download of each lesson's video."
     )
+    # Enrollment policy (catalog/policy.py); validated again by the API's serializer and the service.
+    enrollment = forms.ChoiceField(
+        required=False,  # a form posted without it keeps the current mode
+        choices=[(mode, mode.replace("_", " ")) for mode in ENROLLMENT_MODES],
+        help_text="Invite only: learners cannot enroll themselves; staff enroll or invite them.",
+    )
+    capacity = forms.IntegerField(
+        required=False, min_value=0, help_text="Seat cap (active enrollments); empty = no cap."
+    )
+    enrollment_opens_at = forms.DateTimeField(
+        required=False, help_text="UTC, e.g. 2026-01-31 09:00. Empty = already open."
+    )
+    enrollment_closes_at = forms.DateTimeField(required=False, help_text="UTC. Empty = never closes.")
+    access_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Days of access from each enrollment's start; empty = no expiry. A change applies to "
+        "enrollments that start afterwards.",
+    )
 
     @classmethod
     def initial_for(cls, course: Course) -> dict[str, Any]:
@@ -174,7 +200,14 @@ class CourseEditForm(forms.Form):
             "sequential": course["sequential"],
             "prerequisites": ", ".join(course["prerequisites"]),
             "downloadable": course["downloadable"],
+            **{field: course[field] for field in ENROLLMENT_POLICY_FIELDS},  # type: ignore[literal-required]
         }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("enrollment"):
+            cleaned.pop("enrollment", None)
+        return cleaned
 
 
 class LessonEditForm(forms.Form):

@@ -13,8 +13,9 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    - An entry is fresh for the TTL after it was stored (the backstop for an invalidation lost while Redis
      was unreachable) and lives in Redis for the stale window; a stale entry is only used when MongoDB
      is down.
-2. Hot lookups for playback and heartbeats: whether a user is actively enrolled and since when (set by
-   enroll/unenroll after commit) and a lesson's access facts (dropped by every lesson write,
+2. Hot lookups for playback and heartbeats: whether a user is actively enrolled, since when and until
+   when (set by enroll/unenroll after commit; the expiry travels with the answer, so "expired" needs no
+   PostgreSQL) and a lesson's access facts (dropped by every lesson write,
    `lesson_invalidate`, and for every lesson of a course by a layout or release-rule change,
    `course_lessons_invalidate`). A per-process map lesson → course (never stale: lessons never move to
    another course) lets one MGET fetch both. For release rules (catalog/release.py): a learner's set of
@@ -41,7 +42,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 
-from catalog.types import LessonAccess
+from catalog.types import EnrollmentState, LessonAccess
 from learnstream.counters import fixed_window_incr
 from learnstream.errors import STORE_OUTAGES
 
@@ -224,26 +225,41 @@ def _wait_for_entry(key: str, generation: Any) -> Any | None:
 
 # --- 2. hot lookups ----------------------------------------------------------------------------------
 # The enrollment entry: 0 = not actively enrolled; 1 = enrolled, start unknown (entries written before the
-# start was cached); any larger number = enrolled since that POSIX time.
+# start was cached); any larger number = enrolled since that POSIX time, without expiry; a pair
+# (start or None, expiry) = enrolled since start until the expiry (`access_days`, catalog/policy.py).
 _ENROLLED_START_UNKNOWN = 1
 
 
-def _enrollment_value(*, active: bool, started_at: datetime | None) -> float | int:
+def _enrollment_value(
+    *, active: bool, started_at: datetime | None, expires_at: datetime | None = None
+) -> float | int | tuple[float | None, float]:
     if not active:
         return 0
+    if expires_at is not None:
+        return (started_at.timestamp() if started_at is not None else None, expires_at.timestamp())
     return started_at.timestamp() if started_at is not None else _ENROLLED_START_UNKNOWN
 
 
-def enrollment_cached(*, user_id: int, course_id: str) -> bool | None:
-    """The cached answer to "is this user actively enrolled?", or None when not cached."""
-    cached = cache.get(enrollment_key(user_id, course_id))
-    return None if cached is None else bool(cached)
+def _enrollment_state(value: Any) -> EnrollmentState | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return "active" if value[1] > time.time() else "expired"
+    return "active" if value else "none"
+
+
+def enrollment_cached(*, user_id: int, course_id: str) -> EnrollmentState | None:
+    """The cached answer to "is this user actively enrolled, and is it still current?", or None when
+    not cached."""
+    return _enrollment_state(cache.get(enrollment_key(user_id, course_id)))
 
 
 def enrollment_start_of(value: Any) -> tuple[bool, datetime | None] | None:
     """(active, start) from a cached enrollment entry; None when there is no entry."""
     if value is None:
         return None
+    if isinstance(value, tuple):
+        return True, datetime.fromtimestamp(value[0], tz=UTC) if value[0] is not None else None
     if not value:
         return False, None
     if value == _ENROLLED_START_UNKNOWN:
@@ -252,26 +268,49 @@ def enrollment_start_of(value: Any) -> tuple[bool, datetime | None] | None:
 
 
 def enrollment_remember(
-    *, user_id: int, course_id: str, active: bool, started_at: datetime | None = None
+    *,
+    user_id: int,
+    course_id: str,
+    active: bool,
+    started_at: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
     """Cache a value read from PostgreSQL. `add`, not `set`: a concurrent enroll/unenroll that already
     wrote the key wins over this older read."""
     cache.add(
         enrollment_key(user_id, course_id),
-        _enrollment_value(active=active, started_at=started_at),
+        _enrollment_value(active=active, started_at=started_at, expires_at=expires_at),
         timeout=enrollment_seconds(),
     )
 
 
 def enrollment_changed(
-    *, user_id: int, course_id: str, active: bool, started_at: datetime | None = None
+    *,
+    user_id: int,
+    course_id: str,
+    active: bool,
+    started_at: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
     """After an enroll/unenroll: drop the cached answer now (a reader then re-reads PostgreSQL) and write
     the new one once the transaction commits, so a rolled-back change is never cached."""
     key = enrollment_key(user_id, course_id)
-    value = _enrollment_value(active=active, started_at=started_at)
+    value = _enrollment_value(active=active, started_at=started_at, expires_at=expires_at)
     cache.delete(key)
     transaction.on_commit(lambda: cache.set(key, value, timeout=enrollment_seconds()))
+
+
+def enrollments_changed(
+    *, course_id: str, user_ids: list[int], started_at: datetime, expires_at: datetime | None
+) -> None:
+    """`enrollment_changed` (now active) for many learners of one course (staff enrollment): one DELETE
+    now and one pipelined SET-many after commit, whatever the number of rows."""
+    if not user_ids:
+        return
+    value = _enrollment_value(active=True, started_at=started_at, expires_at=expires_at)
+    values = {enrollment_key(user_id, course_id): value for user_id in user_ids}
+    cache.delete_many(list(values))
+    transaction.on_commit(lambda: cache.set_many(values, timeout=enrollment_seconds()))
 
 
 def learner_state_cached(
@@ -316,7 +355,7 @@ def lesson_access_remember(access: LessonAccess) -> None:
 
 def lesson_access_and_enrollment_cached(
     *, lesson_id: str, user_id: int
-) -> tuple[str, LessonAccess | None, bool | None] | None:
+) -> tuple[str, LessonAccess | None, EnrollmentState | None] | None:
     """(course id, cached access facts, cached enrollment answer) in one round trip (MGET), once this
     process knows the lesson's course; None when it does not (ask for each separately)."""
     course_id = _lesson_course.get(lesson_id)
@@ -324,8 +363,7 @@ def lesson_access_and_enrollment_cached(
         return None
     access_key, enrollment = lesson_access_key(lesson_id), enrollment_key(user_id, course_id)
     found = cache.get_many([access_key, enrollment])
-    enrolled = found.get(enrollment)
-    return course_id, found.get(access_key), None if enrolled is None else bool(enrolled)
+    return course_id, found.get(access_key), _enrollment_state(found.get(enrollment))
 
 
 def lesson_invalidate(*, lesson_id: str) -> None:

@@ -6,6 +6,7 @@ enrollment never dangles.
 
 import secrets
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -25,6 +26,9 @@ class Enrollment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When access ends (the course's `access_days` after the enrollment started; null = never). Fixed at
+    # the start: a later `access_days` change applies to new enrollments only (catalog/policy.py).
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -36,6 +40,9 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.course_id} ({self.status})"
+
+    def is_expired(self, *, at: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (at or timezone.now())
 
 
 def certificate_code() -> str:

@@ -12,8 +12,9 @@ from rest_framework.fields import SkipField
 from rest_framework.utils import html
 
 from catalog.coverage import MAX_SEGMENTS
+from catalog.policy import MAX_ACCESS_DAYS, MAX_CAPACITY
 from catalog.repositories.base import is_object_id
-from catalog.types import COURSE_LEVELS, COURSE_STATUSES, VIDEO_STATUSES
+from catalog.types import COURSE_LEVELS, COURSE_STATUSES, ENROLLMENT_MODES, VIDEO_STATUSES
 from learnstream.limits import INT64_MAX
 
 MAX_TAGS = 20
@@ -208,6 +209,38 @@ class CourseWriteSerializer(serializers.Serializer):
         default=False,
         help_text="Offer learners a signed MP4 download of each lesson (once Mux has prepared it).",
     )
+    # Enrollment policy (catalog/policy.py). Optional even on PUT: omitted = unchanged.
+    enrollment = serializers.ChoiceField(
+        choices=ENROLLMENT_MODES,
+        required=False,
+        help_text="`open`: anyone may enroll; `invite_only`: only staff enrollment and invitations "
+        "(self-enrollment → 403 `invite_only`).",
+    )
+    capacity = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_CAPACITY,
+        help_text="Seat cap: never more active enrollments (→ 409 `course_full`); null = no cap. Below the "
+        "current active enrollments → 409 `capacity_below_enrollments`.",
+    )
+    enrollment_opens_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Self-enrollment opens (null: already open)."
+    )
+    enrollment_closes_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Self-enrollment closes (null: never); must be after `enrollment_opens_at` (400). "
+        "Outside the window → 409 `enrollment_closed`.",
+    )
+    access_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ACCESS_DAYS,
+        help_text="An enrollment expires this many days after it started (null: never). Fixed when the "
+        "enrollment starts: a change applies to enrollments that start afterwards.",
+    )
 
     def validate_title(self, value: str) -> str:
         value = value.strip()
@@ -249,6 +282,13 @@ class CourseSerializer(serializers.Serializer):
         required=False, help_text="Paid courses only: `{amount, currency}`; absent = free (v1 shape kept)."
     )
     downloadable = serializers.BooleanField(help_text="Playback includes a signed MP4 `download_url`.")
+    enrollment = serializers.ChoiceField(choices=ENROLLMENT_MODES)
+    capacity = serializers.IntegerField(allow_null=True, help_text="Seat cap; null = no cap.")
+    enrollment_opens_at = serializers.DateTimeField(allow_null=True)
+    enrollment_closes_at = serializers.DateTimeField(allow_null=True)
+    access_days = serializers.IntegerField(
+        allow_null=True, help_text="Days of access from the enrollment's start; null = no expiry."
+    )
 
     @extend_schema_field(
         {
@@ -471,6 +511,8 @@ class EnrollmentSerializer(serializers.Serializer):
     course_title = serializers.CharField(allow_null=True, help_text="Null if the course no longer exists.")
     status = serializers.ChoiceField(choices=["active", "cancelled"])
     created_at = serializers.DateTimeField(help_text="When the (current) enrollment started.")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When access ends; null = never.")
+    expired = serializers.BooleanField(help_text="Active but past `expires_at`: no playback, no progress.")
     lesson_count = serializers.IntegerField()
     completed_lessons = serializers.IntegerField()
     percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
@@ -617,6 +659,8 @@ class CourseProgressRowSerializer(serializers.Serializer):
     certificate_code = serializers.CharField(
         allow_null=True, help_text="Your certificate of this course (`certificates/{code}`), once issued."
     )
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When access ends; null = never.")
+    expired = serializers.BooleanField(help_text="Past `expires_at`: progress is read-only.")
 
 
 # --- certificates -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ to and from BSON ObjectIds happens only inside `catalog/repositories/`.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, NotRequired, TypedDict, TypeVar
+from typing import Any, Generic, Literal, NotRequired, TypedDict, TypeVar
 
 from catalog.layout import Section
 
@@ -15,6 +15,19 @@ T = TypeVar("T")
 
 COURSE_STATUSES: tuple[str, ...] = ("draft", "published", "archived")
 COURSE_LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
+# A learner's standing in a course: actively enrolled, enrolled but past `expires_at`, or neither.
+EnrollmentState = Literal["active", "expired", "none"]
+# Who may self-enroll: everyone ("open") or only people staff enrolled or invited ("invite_only").
+ENROLLMENT_MODES: tuple[str, ...] = ("open", "invite_only")
+# The course's enrollment policy (catalog/policy.py): stored on the course document, edited like its
+# other fields; absent on older documents, read as the defaults (open, no cap, no window, no expiry).
+ENROLLMENT_POLICY_FIELDS: tuple[str, ...] = (
+    "enrollment",
+    "capacity",
+    "enrollment_opens_at",
+    "enrollment_closes_at",
+    "access_days",
+)
 # "deleted": Mux deleted the asset outside our API (video.asset.deleted we did not ask for).
 VIDEO_STATUSES: tuple[str, ...] = (
     "none",
@@ -50,6 +63,12 @@ class CourseFields(TypedDict):
     published_at: datetime | None
     price: Price | None  # None = free
     downloadable: bool  # learners get a signed MP4 `download_url` once Mux has the static rendition
+    # Enrollment policy (ENROLLMENT_POLICY_FIELDS).
+    enrollment: str
+    capacity: int | None
+    enrollment_opens_at: datetime | None
+    enrollment_closes_at: datetime | None
+    access_days: int | None
 
 
 class Course(CourseFields):

@@ -12,6 +12,8 @@ one atomic compare-and-set (on `layout_rev`, bumped by every layout write) with 
 no multi-document transaction; the curriculum and every lesson-access lookup read the order with the
 course in the same round trip; and a course is bounded (500 lessons, 100 sections), far below the
 document size limit.
+The enrollment policy (`enrollment, capacity, enrollment_opens_at, enrollment_closes_at, access_days`)
+is stored next to them; absent = the defaults.
 """
 
 import re
@@ -36,7 +38,7 @@ from catalog.repositories.base import (
 )
 from catalog.repositories.lessons import COLLECTION as LESSONS
 from catalog.repositories.lessons import to_lesson
-from catalog.types import Course, Lesson, Price
+from catalog.types import ENROLLMENT_POLICY_FIELDS, Course, Lesson, Price
 
 COLLECTION = "courses"
 
@@ -67,7 +69,18 @@ INDEXES = [
 SUPERSEDED_INDEXES = ("status_published_at", "status_created_at", "status_title")
 
 EDITABLE_FIELDS = frozenset(
-    {"title", "slug", "description", "tags", "level", "sequential", "prerequisites", "price", "downloadable"}
+    {
+        "title",
+        "slug",
+        "description",
+        "tags",
+        "level",
+        "sequential",
+        "prerequisites",
+        "price",
+        "downloadable",
+        *ENROLLMENT_POLICY_FIELDS,
+    }
 )
 ID_LIST_FIELDS = frozenset({"prerequisites"})  # stored as ObjectIds
 
@@ -124,6 +137,11 @@ def _to_course(doc: Document) -> Course:
         "published_at": doc.get("published_at"),
         "price": _to_price(doc.get("price")),
         "downloadable": bool(doc.get("downloadable", False)),
+        "enrollment": doc.get("enrollment") or "open",
+        "capacity": doc.get("capacity"),
+        "enrollment_opens_at": doc.get("enrollment_opens_at"),
+        "enrollment_closes_at": doc.get("enrollment_closes_at"),
+        "access_days": doc.get("access_days"),
     }
 
 
@@ -175,8 +193,10 @@ class CourseRepository:
         prerequisites: list[str] | None = None,
         price: Price | None = None,
         downloadable: bool = False,
+        policy: dict[str, Any] | None = None,
     ) -> Course:
         doc: Document = {
+            **{k: v for k, v in (policy or {}).items() if k in ENROLLMENT_POLICY_FIELDS},
             "_id": oid(course_id),
             "title": title,
             "title_sort": title.casefold(),

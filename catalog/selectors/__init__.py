@@ -11,7 +11,7 @@ from catalog.selectors.courses import (
     course_get,
     course_get_by_slug,
 )
-from catalog.selectors.enrollments import enrollment_is_active
+from catalog.selectors.enrollments import enrollment_is_active, enrollment_state
 from catalog.selectors.lessons import lesson_get, lesson_position, lesson_view
 from catalog.selectors.progress import course_progress_get
 
@@ -23,6 +23,7 @@ __all__ = [
     "course_get_by_slug",
     "course_progress_get",
     "enrollment_is_active",
+    "enrollment_state",
     "lesson_get",
     "lesson_position",
     "lesson_view",

@@ -101,6 +101,11 @@ def course_details(courses: list[Course]) -> list[CourseDetail]:
                 "prerequisites": c["prerequisites"],
                 "price": c["price"],
                 "downloadable": c["downloadable"],
+                "enrollment": c["enrollment"],
+                "capacity": c["capacity"],
+                "enrollment_opens_at": c["enrollment_opens_at"],
+                "enrollment_closes_at": c["enrollment_closes_at"],
+                "access_days": c["access_days"],
             }
         )
     return details

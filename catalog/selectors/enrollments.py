@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Any, TypedDict
 
+from django.utils import timezone
+
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.progress import ProgressRepository
 from catalog.selectors.courses import Instructor
 from catalog.selectors.metrics import summary_figures
-from catalog.types import Course, Page
+from catalog.types import Course, EnrollmentState, Page
 from learnstream.permissions import Actor
 
 
@@ -20,6 +22,8 @@ class EnrollmentRow(TypedDict):
     course_title: str | None
     status: str
     created_at: datetime
+    expires_at: datetime | None
+    expired: bool
     lesson_count: int
     completed_lessons: int
     percent: float
@@ -34,27 +38,43 @@ class StudentRow(TypedDict):
     last_activity: datetime | None
 
 
-def _active_since(*, user_id: int, course_id: str) -> datetime | None:
-    """When the user's active enrollment started (one PostgreSQL query); None when not enrolled."""
-    started: datetime | None = (
+def _active_row(*, user_id: int, course_id: str) -> tuple[datetime, datetime | None] | None:
+    """(start, expiry) of the user's active enrollment (one PostgreSQL query); None when not enrolled."""
+    row: tuple[datetime, datetime | None] | None = (
         Enrollment.objects.filter(user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE)
-        .values_list("created_at", flat=True)
+        .values_list("created_at", "expires_at")
         .first()
     )
-    return started
+    return row
 
 
-def enrollment_is_active(*, user_id: int, course_id: str) -> bool:
-    """Is the user actively enrolled? Answered from Redis when possible (writers set the key on
-    enroll/unenroll); on a miss or with Redis down, one PostgreSQL query (whose errors propagate → 503)."""
+def _remember(*, user_id: int, course_id: str, row: tuple[datetime, datetime | None] | None) -> None:
+    catalog_cache.enrollment_remember(
+        user_id=user_id,
+        course_id=course_id,
+        active=row is not None,
+        started_at=row[0] if row else None,
+        expires_at=row[1] if row else None,
+    )
+
+
+def enrollment_state(*, user_id: int, course_id: str) -> EnrollmentState:
+    """Is the user actively enrolled ("active"), enrolled past the expiry ("expired") or not ("none")?
+    Answered from Redis when possible (writers set the key on enroll/unenroll; the expiry is part of
+    the cached value); on a miss or with Redis down, one PostgreSQL query (whose errors propagate → 503)."""
     cached = catalog_cache.enrollment_cached(user_id=user_id, course_id=course_id)
     if cached is not None:
         return cached
-    started = _active_since(user_id=user_id, course_id=course_id)
-    catalog_cache.enrollment_remember(
-        user_id=user_id, course_id=course_id, active=started is not None, started_at=started
-    )
-    return started is not None
+    row = _active_row(user_id=user_id, course_id=course_id)
+    _remember(user_id=user_id, course_id=course_id, row=row)
+    if row is None:
+        return "none"
+    return "expired" if row[1] is not None and row[1] <= timezone.now() else "active"
+
+
+def enrollment_is_active(*, user_id: int, course_id: str) -> bool:
+    """Actively enrolled and not expired (see `enrollment_state`)."""
+    return enrollment_state(user_id=user_id, course_id=course_id) == "active"
 
 
 def enrollment_started_at(*, user_id: int, course_id: str, cached_entry: Any) -> datetime | None:
@@ -64,20 +84,18 @@ def enrollment_started_at(*, user_id: int, course_id: str, cached_entry: Any) ->
     state = catalog_cache.enrollment_start_of(cached_entry)
     if state is not None and (not state[0] or state[1] is not None):
         return state[1]
-    started = _active_since(user_id=user_id, course_id=course_id)
+    row = _active_row(user_id=user_id, course_id=course_id)
     if state is None:
-        catalog_cache.enrollment_remember(
-            user_id=user_id, course_id=course_id, active=started is not None, started_at=started
-        )
-    return started
+        _remember(user_id=user_id, course_id=course_id, row=row)
+    return row[0] if row else None
 
 
 def enrollment_list(
     *, actor: Actor, user_filter: int | None, course_filter: str | None, offset: int, limit: int
 ) -> Page[EnrollmentRow]:
-    """Non-admins: their own active enrollments. Admins: every enrollment (any status), optionally
-    filtered. Each row carries the course title and the learner's percent, batched: 2 PostgreSQL
-    queries + 2 MongoDB commands per page whatever its size."""
+    """Non-admins: their own active enrollments (expired ones included, flagged `expired`). Admins: every
+    enrollment (any status), optionally filtered. Each row carries the course title and the learner's
+    percent, batched: 2 PostgreSQL queries + 2 MongoDB commands per page whatever its size."""
     qs = Enrollment.objects.all()
     if actor.is_admin:
         if user_filter is not None:
@@ -92,6 +110,7 @@ def enrollment_list(
         return Page(total=total, items=[])
     courses = CourseRepository().get_many(course_ids=list({r.course_id for r in rows}))
     summaries = ProgressRepository().summaries_for_pairs(pairs=[(r.user_id, r.course_id) for r in rows])
+    moment = timezone.now()
     items: list[EnrollmentRow] = []
     for r in rows:
         course = courses.get(r.course_id)
@@ -105,6 +124,8 @@ def enrollment_list(
                 "course_title": course["title"] if course else None,
                 "status": r.status,
                 "created_at": r.created_at,
+                "expires_at": r.expires_at,
+                "expired": r.status == EnrollmentStatus.ACTIVE and r.is_expired(at=moment),
                 "lesson_count": count,
                 "completed_lessons": done,
                 "percent": percent,

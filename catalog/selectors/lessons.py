@@ -8,7 +8,7 @@ from catalog import cache as catalog_cache
 from catalog.layout import curriculum_order, previous_lesson, section_of
 from catalog.repositories.lessons import LessonRepository
 from catalog.selectors.courses import course_get
-from catalog.types import Course, Lesson, LessonAccess
+from catalog.types import Course, EnrollmentState, Lesson, LessonAccess
 from learnstream.errors import NotFound
 from learnstream.permissions import Actor
 
@@ -139,9 +139,9 @@ def lesson_access_get(*, lesson_id: str) -> LessonAccess | None:
 
 def lesson_access_with_enrollment(
     *, lesson_id: str, user_id: int | None
-) -> tuple[LessonAccess | None, bool | None]:
-    """`lesson_access_get` plus, when the cache knows it, whether `user_id` is actively enrolled in the
-    lesson's course (None: not known here, ask `enrollment_is_active`). Once this process has seen the
+) -> tuple[LessonAccess | None, EnrollmentState | None]:
+    """`lesson_access_get` plus, when the cache knows it, `user_id`'s enrollment state in the lesson's
+    course (None: not known here, ask `enrollment_state`). Once this process has seen the
     lesson, both come from one Redis round trip (MGET) instead of two."""
     both = (
         catalog_cache.lesson_access_and_enrollment_cached(lesson_id=lesson_id, user_id=user_id)

@@ -3,16 +3,19 @@
 from datetime import datetime
 from typing import TypedDict
 
+from django.utils import timezone
+
 from catalog import access
 from catalog.certificates import certificate_codes_for_courses
 from catalog.models import Enrollment, EnrollmentStatus
+from catalog.policy import EnrollmentExpired, is_expired
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.progress import ProgressRepository
 from catalog.selectors.courses import course_get
-from catalog.selectors.enrollments import enrollment_is_active
+from catalog.selectors.enrollments import enrollment_state
 from catalog.selectors.lessons import MAX_LESSONS_PER_COURSE, ordered_lessons
 from catalog.selectors.metrics import ProgressView, course_percent, progress_view, summary_figures
-from catalog.types import Course, LessonAccess, Page
+from catalog.types import Course, EnrollmentState, LessonAccess, Page
 from learnstream.permissions import Actor
 
 
@@ -36,6 +39,8 @@ class CourseProgressRow(TypedDict):
     last_lesson_id: str | None
     updated_at: datetime | None
     certificate_code: str | None
+    expires_at: datetime | None
+    expired: bool
 
 
 def course_progress_get(*, user_id: int, course: Course) -> CourseProgress:
@@ -67,13 +72,17 @@ def course_progress_get(*, user_id: int, course: Course) -> CourseProgress:
 
 def course_progress_for(*, actor: Actor, course_id: str) -> CourseProgress:
     """The caller's progress in a course: enrolled learners (whatever the course's status now), the
-    owner and admins. Others: 403 if they can see the course, else 404."""
+    owner and admins. Others: 403 if they can see the course, else 404; an expired enrollment: 403
+    `enrollment_expired`."""
     course = course_get(course_id=course_id)
     uid = actor.id or 0
+    state = enrollment_state(user_id=uid, course_id=course_id) if course is not None else "none"
+    if state == "expired" and course is not None and not access.can_edit(actor, owner_id=course["owner_id"]):
+        raise EnrollmentExpired()
     access.require_learner(
         actor,
         access.CourseRef.of(course) if course else None,
-        enrolled=course is not None and enrollment_is_active(user_id=uid, course_id=course_id),
+        enrolled=state == "active",
         forbidden="Enroll in this course to see your progress.",
     )
     assert course is not None  # require_learner raised otherwise
@@ -81,15 +90,17 @@ def course_progress_for(*, actor: Actor, course_id: str) -> CourseProgress:
 
 
 def my_progress_list(*, user_id: int, offset: int, limit: int) -> Page[CourseProgressRow]:
-    """One row per active enrollment: 3 PostgreSQL queries (count, page, certificates) + 2 MongoDB
-    commands."""
+    """One row per active enrollment (expired ones flagged `expired`): 3 PostgreSQL queries (count, page,
+    certificates) + 2 MongoDB commands."""
     enrollments = Enrollment.objects.filter(user_id=user_id, status=EnrollmentStatus.ACTIVE)
     total = enrollments.count()
-    page = list(
-        enrollments.order_by("-created_at", "-id").values_list("course_id", flat=True)[
+    expiries = dict(
+        enrollments.order_by("-created_at", "-id").values_list("course_id", "expires_at")[
             offset : offset + limit
         ]
     )
+    page = list(expiries)
+    moment = timezone.now()
     if not page:
         return Page(total=total, items=[])
     courses = CourseRepository().get_many(course_ids=page)
@@ -111,21 +122,26 @@ def my_progress_list(*, user_id: int, offset: int, limit: int) -> Page[CoursePro
                 "last_lesson_id": last,
                 "updated_at": updated,
                 "certificate_code": codes.get(course_id),
+                "expires_at": expiries[course_id],
+                "expired": is_expired(expiries[course_id], at=moment),
             }
         )
     return Page(total=total, items=items)
 
 
 def can_record_progress(
-    *, actor: Actor, lesson_access: LessonAccess, enrolled: bool | None = None
+    *, actor: Actor, lesson_access: LessonAccess, enrolled: EnrollmentState | None = None
 ) -> tuple[bool, bool]:
     """(allowed, preview): enrolled learners record real progress; the course's editors may record
     preview progress (kept out of analytics) without enrolling. `enrolled`, when the caller already
-    knows it (`lesson_access_with_enrollment`), saves the lookup."""
+    knows it (`lesson_access_with_enrollment`), saves the lookup. An expired enrollment (not an
+    editor) → 403 `enrollment_expired`."""
     if actor.id is None:
         return False, False
     if enrolled is None:
-        enrolled = enrollment_is_active(user_id=actor.id, course_id=lesson_access["course_id"])
+        enrolled = enrollment_state(user_id=actor.id, course_id=lesson_access["course_id"])
     if access.can_edit(actor, owner_id=lesson_access["owner_id"]):
-        return True, not enrolled
-    return enrolled, False
+        return True, enrolled != "active"
+    if enrolled == "expired":
+        raise EnrollmentExpired()
+    return enrolled == "active", False

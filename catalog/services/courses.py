@@ -3,13 +3,17 @@
 import secrets
 from typing import Any
 
+from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import cache as catalog_cache
+from catalog import policy
 from catalog.repositories.base import DuplicateKey, new_id
 from catalog.repositories.courses import CourseRepository
 from catalog.selectors.courses import course_get
 from catalog.services.common import archived, now
+from catalog.services.enrollments import active_enrollment_count, seat_lock
 from catalog.types import Course, Price
 from catalog.video.downloads import request_course_downloads
 from learnstream.errors import Conflict, ValidationFailed
@@ -35,14 +39,19 @@ def course_create(
     prerequisites: list[str] | None = None,
     price: Price | None = None,
     downloadable: bool = False,
+    enrollment_policy: dict[str, Any] | None = None,
 ) -> Course:
-    """Create a draft course. An explicit slug that is taken → 409; a generated one gets a `-2`, `-3`…
+    """Create a draft course (with its enrollment policy, if given: a window closing before it opens →
+    400). An explicit slug that is taken → 409; a generated one gets a `-2`, `-3`…
     suffix (the unique index decides races: on a duplicate we simply try the next candidate)."""
+    if enrollment_policy:
+        policy.policy_changes_validate(current={}, changes=enrollment_policy)
     repo = CourseRepository()
     course_id = new_id()
     prerequisites = prerequisites or []
     check_prerequisites(course_id=course_id, prerequisites=prerequisites)
     fields: dict[str, Any] = {
+        "policy": enrollment_policy,
         "course_id": course_id,
         "title": title,
         "description": description,
@@ -80,14 +89,44 @@ def course_create(
 
 
 def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
-    """Partial update of editable fields (title, slug, description, tags, level, price). Archived → 409.
-    A price change never touches open orders: each keeps the price it was opened with."""
+    """Partial update of editable fields (title, slug, description, tags, level, price and the enrollment
+    policy). Archived → 409. A price change never touches open orders: each keeps the price it was opened
+    with. An enrollment window that closes before it opens → 400; a capacity below the current active
+    enrollments → 409 `capacity_below_enrollments` (checked and written under the course's seat lock, so
+    no enrollment slips in between)."""
     if course["status"] == "archived":
         raise archived()
     if not fields:
         return course
     if "prerequisites" in fields:
         check_prerequisites(course_id=course["id"], prerequisites=fields["prerequisites"])
+    policy.policy_changes_validate(current=course, changes=fields)
+    capacity = fields.get("capacity")
+    if capacity is None:
+        updated = _update_fields(course=course, fields=fields)
+    else:
+        with transaction.atomic():
+            seat_lock(course_id=course["id"])
+            active = active_enrollment_count(course_id=course["id"], at=timezone.now())
+            if capacity < active:
+                raise policy.CapacityBelowEnrollments(
+                    details={
+                        "capacity": [f"Active enrollments: {active}; the capacity cannot be lower."],
+                        "active_enrollments": active,
+                    }
+                )
+            updated = _update_fields(course=course, fields=fields)
+    if "sequential" in fields:  # every lesson's access facts carry it
+        catalog_cache.course_lessons_invalidate(lesson_ids=updated["lesson_ids"])
+    else:
+        catalog_cache.catalog_invalidate()
+    if updated["downloadable"] and not course["downloadable"]:
+        # Videos uploaded before the course offered downloads get their MP4 now (off the request).
+        request_course_downloads.enqueue(course_id=updated["id"])
+    return updated
+
+
+def _update_fields(*, course: Course, fields: dict[str, Any]) -> Course:
     try:
         updated = CourseRepository().update_fields(
             course_id=course["id"], fields=fields, now=now(), unless_status="archived"
@@ -98,13 +137,6 @@ def course_update(*, course: Course, fields: dict[str, Any]) -> Course:
         ) from exc
     if updated is None:
         raise archived()
-    if "sequential" in fields:  # every lesson's access facts carry it
-        catalog_cache.course_lessons_invalidate(lesson_ids=updated["lesson_ids"])
-    else:
-        catalog_cache.catalog_invalidate()
-    if updated["downloadable"] and not course["downloadable"]:
-        # Videos uploaded before the course offered downloads get their MP4 now (off the request).
-        request_course_downloads.enqueue(course_id=updated["id"])
     return updated
 
 

@@ -1,9 +1,20 @@
-"""Enrollment writes (PostgreSQL). The cached enrollment answer follows each change after commit."""
+"""Enrollment writes (PostgreSQL). The cached enrollment answer follows each change after commit.
 
-from django.db import IntegrityError, transaction
+The course's enrollment policy (catalog/policy.py) decides who may enroll; the seat cap is enforced
+under a per-course PostgreSQL advisory lock held for the transaction (`seat_lock`): count the active
+enrollments, then insert, so concurrent enrollments can never overshoot `capacity`. Courses without a
+cap skip the lock (the unique constraint alone keeps one row per learner).
+"""
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from catalog import access
+from catalog import access, policy
 from catalog import cache as catalog_cache
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.repositories.courses import CourseRepository
@@ -15,6 +26,101 @@ from learnstream.errors import ApplicationError, Conflict, NotFound, PermissionD
 from learnstream.permissions import Actor
 
 NOT_ENROLLED = "You are not enrolled in this course."
+SEAT_LOCK_NAMESPACE = b"learnstream:course-seats:"
+
+
+def _seat_lock_key(course_id: str) -> int:
+    digest = hashlib.blake2b(SEAT_LOCK_NAMESPACE + course_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def seat_lock(*, course_id: str) -> None:
+    """Serialise seat-changing transactions of one course (must run inside `transaction.atomic`).
+    PostgreSQL only: the SQLite of `make run` serialises writers by itself."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_seat_lock_key(course_id)])
+
+
+def active_enrollment_count(*, course_id: str, at: datetime) -> int:
+    """Enrollments holding a seat: active and not expired."""
+    return (
+        Enrollment.objects.filter(course_id=course_id, status=EnrollmentStatus.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .count()
+    )
+
+
+def _refuse_expired(enrollment: Enrollment, *, at: datetime) -> None:
+    """A learner cannot restart an access period by themselves: an active enrollment past its expiry,
+    or a cancelled one whose original expiry has passed, stays expired (staff enrollment renews it)."""
+    if enrollment.is_expired(at=at):
+        raise policy.EnrollmentExpired(
+            details={"expires_at": enrollment.expires_at.isoformat() if enrollment.expires_at else None}
+        )
+
+
+def _reactivate(enrollment: Enrollment, *, course: Course, at: datetime) -> bool:
+    """Cancelled → active (compare-and-set). Unenrolling does not pause or restart the access period:
+    the original expiry is kept when there is one."""
+    expires_at = enrollment.expires_at or policy.expires_at_for(course, start=at)
+    reactivated = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.CANCELLED).update(
+        status=EnrollmentStatus.ACTIVE, created_at=at, updated_at=at, expires_at=expires_at
+    )
+    enrollment.refresh_from_db()
+    if reactivated == 1:  # the learner's earlier progress counts in the course's analytics again
+        rollups_enrollment_changed(user_id=enrollment.user_id, course_id=enrollment.course_id, active=True)
+    return reactivated == 1
+
+
+def _get_or_create(*, user_id: int, course: Course, at: datetime) -> tuple[Enrollment, bool]:
+    defaults: dict[str, Any] = {
+        "created_at": at,
+        "updated_at": at,
+        "expires_at": policy.expires_at_for(course, start=at),
+    }
+    try:
+        with transaction.atomic():
+            return Enrollment.objects.get_or_create(
+                user_id=user_id, course_id=course["id"], defaults=defaults
+            )
+    except IntegrityError:
+        # get_or_create already retries the read after a unique violation; this covers the rare case where
+        # the winner's row was not yet visible to that read. Still no row (another constraint refused the
+        # insert, e.g. the user was deleted meanwhile): 409, not a DoesNotExist → 500.
+        found = Enrollment.objects.filter(user_id=user_id, course_id=course["id"]).first()
+        if found is None:
+            raise Conflict("The enrollment could not be created; retry.") from None
+        return found, False
+
+
+def _enroll_uncapped(*, user_id: int, course: Course, at: datetime) -> tuple[Enrollment, bool]:
+    enrollment, created = _get_or_create(user_id=user_id, course=course, at=at)
+    if created:
+        return enrollment, True
+    _refuse_expired(enrollment, at=at)
+    if enrollment.status == EnrollmentStatus.ACTIVE:
+        return enrollment, False
+    return enrollment, _reactivate(enrollment, course=course, at=at)
+
+
+def _enroll_capped(*, user_id: int, course: Course, at: datetime) -> tuple[Enrollment, bool]:
+    with transaction.atomic():
+        seat_lock(course_id=course["id"])
+        # Re-read under the lock: a concurrent PATCH of `capacity` holds the same lock while it writes.
+        current = course_get(course_id=course["id"]) or course
+        existing = Enrollment.objects.filter(user_id=user_id, course_id=course["id"]).first()
+        if existing is not None:
+            _refuse_expired(existing, at=at)
+            if existing.status == EnrollmentStatus.ACTIVE:
+                return existing, False
+        left = policy.seats_left(current, active=active_enrollment_count(course_id=course["id"], at=at))
+        if left is not None and left <= 0:
+            raise policy.CourseFull(details={"capacity": current["capacity"]})
+        if existing is not None:
+            return existing, _reactivate(existing, course=current, at=at)
+        return _get_or_create(user_id=user_id, course=current, at=at)
 
 
 class PaymentRequired(ApplicationError):
@@ -26,7 +132,10 @@ class PaymentRequired(ApplicationError):
 def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool]:
     """Enroll the caller; `(enrollment, created)`. `created` is True when the enrollment became active
     now (new row, or a cancelled one reactivated) and False when it already was. The unique constraint
-    makes concurrent calls converge on one row."""
+    makes concurrent calls converge on one row; the seat lock keeps a capped course within capacity.
+    Refusals: invite-only 403 `invite_only`, outside the window 409 `enrollment_closed`, no seat left
+    409 `course_full`, an expired enrollment 403 `enrollment_expired` (an active enrollment answers 200
+    whatever the policy says now)."""
     if actor.id is None:
         raise PermissionDenied()
     user_id = actor.id
@@ -35,6 +144,17 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
     assert course is not None  # require_visible raised otherwise
     if course["status"] != "published":
         raise Conflict("Only published courses accept enrollments.", details={"status": [course["status"]]})
+    at = timezone.now()
+    try:
+        policy.self_enrollment_check(course, at=at)
+    except (policy.InviteOnly, policy.EnrollmentClosed):
+        existing = Enrollment.objects.filter(
+            user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE
+        ).first()
+        if existing is None:
+            raise
+        _refuse_expired(existing, at=at)
+        return existing, False
     if course["prerequisites"]:
         require_prerequisites(user_id=user_id, course=course)
     if course["price"] is not None:
@@ -46,28 +166,16 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
         if bought is None:
             raise PaymentRequired(details={"price": [course["price"]]})
         return bought, False
-    try:
-        with transaction.atomic():
-            enrollment, created = Enrollment.objects.get_or_create(user_id=user_id, course_id=course_id)
-    except IntegrityError:
-        # get_or_create already retries the read after a unique violation; this covers the rare case where
-        # the winner's row was not yet visible to that read. Still no row (another constraint refused the
-        # insert, e.g. the user was deleted meanwhile): 409, not a DoesNotExist → 500.
-        found = Enrollment.objects.filter(user_id=user_id, course_id=course_id).first()
-        if found is None:
-            raise Conflict("The enrollment could not be created; retry.") from None
-        enrollment, created = found, False
-    if not created and enrollment.status != EnrollmentStatus.ACTIVE:
-        moment = timezone.now()
-        reactivated = Enrollment.objects.filter(pk=enrollment.pk, status=EnrollmentStatus.CANCELLED).update(
-            status=EnrollmentStatus.ACTIVE, created_at=moment, updated_at=moment
-        )
-        enrollment.refresh_from_db()
-        created = reactivated == 1
-        if created:  # the learner's earlier progress counts in the course's analytics again
-            rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+    if course["capacity"] is None:
+        enrollment, created = _enroll_uncapped(user_id=user_id, course=course, at=at)
+    else:
+        enrollment, created = _enroll_capped(user_id=user_id, course=course, at=at)
     catalog_cache.enrollment_changed(
-        user_id=user_id, course_id=course_id, active=True, started_at=enrollment.created_at
+        user_id=user_id,
+        course_id=course_id,
+        active=True,
+        started_at=enrollment.created_at,
+        expires_at=enrollment.expires_at,
     )
     return enrollment, created
 

@@ -36,6 +36,7 @@ def test_instructor_creates_draft_course_with_generated_slug(client_for, instruc
         "total_duration", "created_at", "updated_at", "published_at",
         "sequential", "prerequisites",  # v1.1 release rules
         "downloadable",
+        "enrollment", "capacity", "enrollment_opens_at", "enrollment_closes_at", "access_days",
     }  # fmt: skip
     assert body["downloadable"] is False
     assert body["slug"] == "intro-to-django"

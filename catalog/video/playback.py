@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog import access
+from catalog.policy import EnrollmentExpired
 from catalog.repositories.lessons import LessonRepository
-from catalog.selectors import enrollment_is_active
+from catalog.selectors import enrollment_state
 from catalog.selectors.release import LessonRules, require_lesson_open
 from catalog.services.common import now
 from catalog.types import LessonContext
@@ -23,8 +24,9 @@ from streaming.signing import PlaybackGrant, playback_grant
 
 
 def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
-    """Who may watch: the course's editors, enrolled learners; anyone for a preview lesson of a
-    published course. Returns whether the caller manages the course (owner or admin)."""
+    """Who may watch: the course's editors, enrolled learners (an expired enrollment → 403
+    `enrollment_expired`); anyone for a preview lesson of a published course. Returns whether the
+    caller manages the course (owner or admin)."""
     course = access.require_visible(actor, course_ref_of(context), not_found=LESSON_NOT_FOUND)
     if access.can_edit(actor, owner_id=course.owner_id):
         return True
@@ -32,10 +34,13 @@ def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
         return False
     if actor.id is None:
         raise NotAuthenticated("Sign in and enroll to watch this lesson.")
+    state = enrollment_state(user_id=actor.id, course_id=context.course_id)
+    if state == "expired":
+        raise EnrollmentExpired()
     access.require_learner(
         actor,
         course,
-        enrolled=enrollment_is_active(user_id=actor.id, course_id=context.course_id),
+        enrolled=state == "active",
         forbidden="Enroll in the course to watch this lesson.",
         not_found=LESSON_NOT_FOUND,
     )

@@ -22,6 +22,7 @@ from catalog.serializers import (
     CourseSerializer,
     CourseWriteSerializer,
 )
+from catalog.types import ENROLLMENT_POLICY_FIELDS
 from catalog.views.base import ID_PARAM, STALE_HEADER
 from catalog.views.learning import CourseLearnerActions
 from catalog.views.lessons import CourseLessonActions
@@ -144,6 +145,7 @@ class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActi
             prerequisites=data["prerequisites"],
             price=data.get("price"),
             downloadable=data["downloadable"],
+            enrollment_policy={k: data[k] for k in ENROLLMENT_POLICY_FIELDS if k in data},
         )
         return _detail_response(
             course_selectors.course_detail_of(course=course), status_code=status.HTTP_201_CREATED

@@ -49,13 +49,16 @@ class CourseLearnerActions(CatalogViewSet):
         summary="Enroll in a course",
         description="Published courses only (409 otherwise). 201 when the enrollment starts, 200 when it "
         "was already active; concurrent calls converge on one row. A paid course answers 402 "
-        "`payment_required` unless the caller bought it (checkout).",
+        "`payment_required` unless the caller bought it (checkout). The course's policy: invite-only → 403 "
+        "`invite_only`; outside the enrollment window → 409 `enrollment_closed`; no seat left → 409 "
+        "`course_full` (exact under concurrency); an expired enrollment → 403 `enrollment_expired` (only "
+        "staff enrollment renews it; unenrolling and enrolling again keeps the original expiry).",
         parameters=[ID_PARAM],
         request=None,
         responses={
             201: EnrollmentCreatedSerializer,
             200: EnrollmentCreatedSerializer,
-            **error_responses(400, 401, 402, 404, 409, 503),
+            **error_responses(400, 401, 402, 403, 404, 409, 503),
         },
     )
     @action(detail=True, methods=["post"])
