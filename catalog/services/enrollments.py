@@ -10,6 +10,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,11 +37,20 @@ def _seat_lock_key(course_id: str) -> int:
 
 def seat_lock(*, course_id: str) -> None:
     """Serialise seat-changing transactions of one course (must run inside `transaction.atomic`).
-    PostgreSQL only: the SQLite of `make run` serialises writers by itself."""
+    PostgreSQL only: the SQLite of `make run` serialises writers by itself.
+
+    Waiting for the seat lock is expected under a rush (everyone queues behind the same course), so
+    it may wait up to the statement deadline instead of the shorter `lock_timeout` meant for
+    row-lock conflicts; the transaction's own lock timeout is restored once the lock is held."""
     if connection.vendor != "postgresql":
         return
+    wait_ms = max(int(settings.DATABASE_STATEMENT_TIMEOUT_MS), int(settings.DATABASE_LOCK_TIMEOUT_MS))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_seat_lock_key(course_id)])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait_ms}ms"])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), set_config('lock_timeout', %s, true)",
+            [_seat_lock_key(course_id), f"{int(settings.DATABASE_LOCK_TIMEOUT_MS)}ms"],
+        )
 
 
 def active_enrollment_count(*, course_id: str, at: datetime) -> int:
@@ -106,6 +116,16 @@ def _enroll_uncapped(*, user_id: int, course: Course, at: datetime) -> tuple[Enr
 
 
 def _enroll_capped(*, user_id: int, course: Course, at: datetime) -> tuple[Enrollment, bool]:
+    capacity = int(course["capacity"] or 0)
+    if (
+        active_enrollment_count(course_id=course["id"], at=at) >= capacity
+        and not Enrollment.objects.filter(
+            user_id=user_id, course_id=course["id"], status=EnrollmentStatus.ACTIVE
+        ).exists()
+    ):
+        # Full already: refuse without queueing for the seat lock (a rush on a full course stays cheap).
+        # An optimistic read: seats only become free through cancellations, which the caller may retry.
+        raise policy.CourseFull(details={"capacity": capacity})
     with transaction.atomic():
         seat_lock(course_id=course["id"])
         # Re-read under the lock: a concurrent PATCH of `capacity` holds the same lock while it writes.
