@@ -25,3 +25,10 @@ def user_list(*, role: str | None = None, search: str | None = None) -> QuerySet
 def user_names(*, user_ids: list[int]) -> dict[int, str]:
     """Names of many users in one query (avoids N+1 when rendering lists)."""
     return dict(User.objects.filter(pk__in=user_ids).values_list("id", "name"))
+
+
+def user_ids_by_email(*, emails: list[str]) -> dict[str, int]:
+    """Normalised email → user id for the accounts among `emails` (already normalised), in one query."""
+    if not emails:
+        return {}
+    return dict(User.objects.filter(email__in=emails).values_list("email", "id"))

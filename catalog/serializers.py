@@ -14,6 +14,7 @@ from rest_framework.utils import html
 from catalog.coverage import MAX_SEGMENTS
 from catalog.policy import MAX_ACCESS_DAYS, MAX_CAPACITY
 from catalog.repositories.base import is_object_id
+from catalog.roster import MAX_ROWS as MAX_ROSTER_ROWS
 from catalog.types import COURSE_LEVELS, COURSE_STATUSES, ENROLLMENT_MODES, VIDEO_STATUSES
 from learnstream.limits import INT64_MAX
 
@@ -548,6 +549,43 @@ class StudentSerializer(serializers.Serializer):
     lesson_count = serializers.IntegerField()
     percent = serializers.FloatField(help_text="Completed lessons / lessons * 100.")
     last_activity = serializers.DateTimeField(allow_null=True)
+
+
+# --- staff enrollment -------------------------------------------------------------------------------
+class StaffEnrollmentJsonSerializer(serializers.Serializer):
+    emails = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
+        max_length=MAX_ROSTER_ROWS,
+        help_text=f"Up to {MAX_ROSTER_ROWS} addresses; each is reported in one of the four lists.",
+    )
+
+
+class StaffEnrollmentFileSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=f"A UTF-8 CSV whose header names an `email` column (other columns are ignored), at most "
+        f"{MAX_ROSTER_ROWS} data rows, within the request body cap."
+    )
+
+
+class InvalidRosterRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField(
+        help_text="1-based position among the submitted addresses (CSV: data rows)."
+    )
+    email = serializers.CharField(help_text="As submitted (trimmed; formula-like text prefixed with `'`).")
+    error = serializers.ChoiceField(
+        choices=["invalid_email", "duplicate", "course_full", "unknown_user"],
+        help_text="`invalid_email`; `duplicate` (earlier in the roster); `course_full` (no seat left); "
+        "`unknown_user` (no account and no invitation was sent).",
+    )
+
+
+class StaffEnrollmentReportSerializer(serializers.Serializer):
+    enrolled = serializers.ListField(child=serializers.CharField(), help_text="Enrolled now.")
+    already_enrolled = serializers.ListField(child=serializers.CharField())
+    invited = serializers.ListField(
+        child=serializers.CharField(), help_text="No account yet: an invitation was sent."
+    )
+    invalid = InvalidRosterRowSerializer(many=True)
 
 
 # --- progress ---------------------------------------------------------------------------------------

@@ -128,6 +128,10 @@ def _import_existing(world: Any, _role: str) -> dict[str, Any]:
 CAPTION = {"language_code": "en", "name": "English", "vtt": "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHi.\n"}
 
 
+def _staff_enroll(world: Any, _role: str) -> dict[str, Any]:
+    return {"emails": [world.actors.users["student"].email]}
+
+
 def _webhook(world: Any, role: str) -> dict[str, Any]:
     return world.webhook_event(role)
 
@@ -227,6 +231,11 @@ MATRIX: list[Row] = [
       note="unenrolling when not enrolled is 404"),
     R("GET",    "/api/v1/enrollments/",                      401, 200, 200, 200, 200, 200, 200),
     R("GET",    "/api/v1/courses/{id}/students/",            401, 403, 403, 403, 200, 403, 200),
+    R("POST",   "/api/v1/courses/{id}/enrollments/",         401, 403, 403, 403, 200, 403, 200, body=_staff_enroll),
+    R("POST",   "/api/v1/courses/{id}/enrollments/",         401, 404, 404, 404, 409, 404, 409, on="draft_course",
+      body=_staff_enroll, note="staff enrollment needs a published course, like self-enrollment"),
+    R("DELETE", "/api/v1/courses/{id}/enrollments/{user_id}/", 401, 403, 403, 403, 204, 403, 204,
+      on="course,enrolled_user"),
     # --- video ---
     R("POST",   "/api/v1/lessons/{id}/upload/",              401, 403, 403, 403, 201, 403, 201),
     R("POST",   "/admin/uploads",                            401, 403, 403, 403, 403, 403, 201, body=_admin_upload),

@@ -21,12 +21,14 @@ from catalog.serializers import (
     CourseListQuerySerializer,
     CourseSerializer,
     CourseWriteSerializer,
+    StaffEnrollmentJsonSerializer,
 )
 from catalog.types import ENROLLMENT_POLICY_FIELDS
 from catalog.views.base import ID_PARAM, STALE_HEADER
 from catalog.views.learning import CourseLearnerActions
 from catalog.views.lessons import CourseLessonActions
 from catalog.views.sections import CourseSectionActions
+from catalog.views.staff_enrollments import CourseStaffEnrollmentActions
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
 
@@ -65,13 +67,16 @@ def _detail_response(detail: Any, *, status_code: int = 200, stale: bool = False
     return response
 
 
-class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActions):
+class CourseViewSet(
+    CourseLessonActions, CourseSectionActions, CourseLearnerActions, CourseStaffEnrollmentActions
+):
     serializer_classes = {
         "create": CourseWriteSerializer,
         "update": CourseWriteSerializer,
         "partial_update": CourseWriteSerializer,
         **CourseLessonActions.lesson_serializer_classes,
         **CourseSectionActions.section_serializer_classes,
+        "staff_enroll": StaffEnrollmentJsonSerializer,
     }
     # AllowAny marks the public reads (and tells the OpenAPI schema that a token is optional there);
     # the object-level classes still decide what an anonymous caller may see.
@@ -87,6 +92,7 @@ class CourseViewSet(CourseLessonActions, CourseSectionActions, CourseLearnerActi
         **CourseLessonActions.lesson_permission_map,
         **CourseSectionActions.section_permission_map,
         **CourseLearnerActions.learner_permission_map,
+        **CourseStaffEnrollmentActions.staff_permission_map,
     }
 
     @extend_schema(
