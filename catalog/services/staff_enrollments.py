@@ -4,8 +4,9 @@ Staff enrollment ignores `invite_only` and the enrollment window but not `capaci
 seat lock it enrolls in roster order while seats last and reports the rest as `course_full`. One pass,
 a fixed number of queries whatever the roster's size: the users by email (1), their enrollments in
 the course (1), the seat count (1), one bulk INSERT of the new enrollments and one UPDATE of the
-reactivated ones (cancelled or expired: a new access period starts). The Redis enrollment answers of
-every changed learner are replaced after commit in one pipelined write.
+reactivated ones (cancelled or expired: a new access period starts); a learner who had unenrolled
+gets their progress back into the course's rollups (MongoDB, per such learner). The Redis enrollment
+answers of every changed learner are replaced after commit in one pipelined write.
 
 Addresses without an account are reported as `invalid` with `unknown_user`.
 """
@@ -21,6 +22,7 @@ from catalog import policy
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.roster import RosterRow, neutralise
 from catalog.services.enrollments import active_enrollment_count, seat_lock
+from catalog.services.rollups import rollups_enrollment_changed
 from catalog.types import Course
 from learnstream.errors import NotFound
 from learnstream.permissions import Actor
@@ -66,6 +68,7 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
         left = policy.seats_left(course, active=active_enrollment_count(course_id=course["id"], at=at))
         new_users: list[int] = []
         renewed: list[int] = []
+        returning: list[int] = []  # cancelled before: their progress re-enters the course's rollups
         outcome: dict[int, str] = {}  # roster row → "enrolled" | "already_enrolled" | error
         for row in roster:
             if row.email is None:
@@ -89,6 +92,8 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
                 left -= 1
             outcome[row.row] = "enrolled"
             (new_users if current is None else renewed).append(user_id)
+            if current is not None and current.status == EnrollmentStatus.CANCELLED:
+                returning.append(user_id)
         Enrollment.objects.bulk_create(
             [
                 Enrollment(
@@ -102,6 +107,8 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
             Enrollment.objects.filter(course_id=course["id"], user_id__in=renewed).update(
                 status=EnrollmentStatus.ACTIVE, created_at=at, updated_at=at, expires_at=expires_at
             )
+        for user_id in returning:
+            rollups_enrollment_changed(user_id=user_id, course_id=course["id"], active=True)
         invited: set[str] = set()
         catalog_cache.enrollments_changed(
             course_id=course["id"], changes=[(uid, True, expires_at) for uid in [*new_users, *renewed]]
@@ -133,3 +140,4 @@ def staff_unenroll(*, course: Course, user_id: int) -> None:
     if cancelled == 0:
         raise NotFound("This user is not enrolled in this course.")
     catalog_cache.enrollment_changed(user_id=user_id, course_id=course["id"], active=False)
+    rollups_enrollment_changed(user_id=user_id, course_id=course["id"], active=False)

@@ -316,3 +316,21 @@ def test_staff_unenroll_refuses_playback_at_once(
     assert Enrollment.objects.get(user=learner).status == EnrollmentStatus.CANCELLED
     assert_error(client_for(instructor).delete(target), 404)
     assert_error(client_for(instructor).delete(f"{url(course)}999999"), 404)
+
+
+def test_staff_unenroll_and_reenroll_move_progress_out_of_and_back_into_the_rollups(
+    client_for, instructor, course, make_user, mongo_db
+):
+    learner = make_user()
+    services.enrollment_create(actor=Actor.of(learner), course_id=course["id"])
+    lesson_id = course["lesson_ids"][0]
+    assert client_for(learner).post(f"/api/v1/lessons/{lesson_id}/complete").status_code == 200
+    staff = client_for(instructor)
+
+    assert staff.delete(f"{url(course)}{learner.id}").status_code == 204
+    assert [d.get("retired") for d in mongo_db["progress"].find({"user_id": learner.id})] == [True]
+
+    assert staff.post(url(course), {"emails": [learner.email]}, format="json").json()["enrolled"] == [
+        learner.email
+    ]
+    assert [d.get("retired") for d in mongo_db["progress"].find({"user_id": learner.id})] == [None]
