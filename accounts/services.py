@@ -40,6 +40,7 @@ from accounts.revocation import (
     auth_state_warm,
     family_revocation_publish,
 )
+from accounts.signals import user_registered
 from accounts.tokens import (
     CLAIM_FAMILY,
     SessionRefreshToken,
@@ -111,6 +112,7 @@ def user_register(*, email: str, password: str, name: str) -> User:
             raise EmailTaken() from exc  # the same race, caught by full_clean's unique check
         raise ValidationFailed(details=exc.message_dict) from exc
     security_event("user_registered", user_id=user.pk)
+    user_registered.send(sender=User, user=user)
     return user
 
 

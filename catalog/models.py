@@ -72,3 +72,35 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner_name} — {self.course_title} ({self.code})"
+
+
+class Invitation(models.Model):
+    """An invitation to a course for an email without an account (staff enrollment).
+
+    Only the SHA-256 digest of the mailed token is stored (`accounts.onetime.token_new`). One row per
+    (course, email): inviting again replaces the token and the expiry. Accepted rows stay, with who
+    accepted and when, as the record of how the learner came in.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course_id = models.CharField(max_length=24)
+    email = models.EmailField(max_length=254, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["course_id", "email"], name="invitation_course_email_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.course_id}"

@@ -573,9 +573,8 @@ class InvalidRosterRowSerializer(serializers.Serializer):
     )
     email = serializers.CharField(help_text="As submitted (trimmed; formula-like text prefixed with `'`).")
     error = serializers.ChoiceField(
-        choices=["invalid_email", "duplicate", "course_full", "unknown_user"],
-        help_text="`invalid_email`; `duplicate` (earlier in the roster); `course_full` (no seat left); "
-        "`unknown_user` (no account and no invitation was sent).",
+        choices=["invalid_email", "duplicate", "course_full"],
+        help_text="`invalid_email`; `duplicate` (earlier in the roster); `course_full` (no seat left).",
     )
 
 

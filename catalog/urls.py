@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from catalog.views.certificates import CertificateViewSet, MyCertificatesViewSet
 from catalog.views.courses import CourseViewSet
+from catalog.views.invitations import InvitationViewSet
 from catalog.views.learning import AnalyticsViewSet, EnrollmentViewSet, MyProgressViewSet
 from catalog.views.lessons import LessonViewSet
 from catalog.views.sections import SectionViewSet
@@ -19,5 +20,6 @@ router.register("me/progress", MyProgressViewSet, basename="my-progress")
 router.register("analytics", AnalyticsViewSet, basename="analytics")
 router.register("me/certificates", MyCertificatesViewSet, basename="my-certificates")
 router.register("certificates", CertificateViewSet, basename="certificate")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

@@ -26,6 +26,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.scenario import PASSWORD, ROLES, Raw
@@ -132,6 +133,21 @@ def _staff_enroll(world: Any, _role: str) -> dict[str, Any]:
     return {"emails": [world.actors.users["student"].email]}
 
 
+def _invitation(world: Any, role: str) -> dict[str, Any]:
+    """A fresh invitation to `course` for each signed-in caller (the link is the capability)."""
+    if role == "anonymous":
+        return {"token": "not-checked-before-authentication"}  # 401 first; nothing stored
+    from accounts.onetime import token_new
+    from catalog.models import Invitation
+
+    raw, digest = token_new()
+    Invitation.objects.create(
+        course_id=world["course"], email=f"{role}-{uuid.uuid4().hex[:6]}@example.com", digest=digest,
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )  # fmt: skip
+    return {"token": raw}
+
+
 def _webhook(world: Any, role: str) -> dict[str, Any]:
     return world.webhook_event(role)
 
@@ -236,6 +252,8 @@ MATRIX: list[Row] = [
       body=_staff_enroll, note="staff enrollment needs a published course, like self-enrollment"),
     R("DELETE", "/api/v1/courses/{id}/enrollments/{user_id}/", 401, 403, 403, 403, 204, 403, 204,
       on="course,enrolled_user"),
+    R("POST",   "/api/v1/invitations/accept/",               401, 200, 200, 200, 200, 200, 200, body=_invitation,
+      note="any signed-in user holding a valid link; the course's policy other than capacity does not apply"),
     # --- video ---
     R("POST",   "/api/v1/lessons/{id}/upload/",              401, 403, 403, 403, 201, 403, 201),
     R("POST",   "/admin/uploads",                            401, 403, 403, 403, 403, 403, 201, body=_admin_upload),

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_certificate'),
+        ("catalog", "0002_certificate"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='enrollment',
-            name='expires_at',
+            model_name="enrollment",
+            name="expires_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
     ]

@@ -264,3 +264,38 @@ def enrollment_revoke(*, user_id: int, course_id: str) -> bool:
     if revoked:
         rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=False)
     return revoked == 1
+
+
+def enrollment_grant_seat(*, user_id: int, course: Course) -> tuple[Enrollment, bool]:
+    """Enroll a user on staff authority (an accepted invitation): ignores `invite_only` and the window,
+    not `capacity` (409 `course_full`). A cancelled or expired enrollment starts a new access period.
+    `(enrollment, created)`; `created` False when the user already held an active seat."""
+    at = timezone.now()
+    expires_at = policy.expires_at_for(course, start=at)
+    with transaction.atomic():
+        seat_lock(course_id=course["id"])
+        existing = Enrollment.objects.filter(user_id=user_id, course_id=course["id"]).first()
+        if (
+            existing is not None
+            and existing.status == EnrollmentStatus.ACTIVE
+            and not existing.is_expired(at=at)
+        ):
+            return existing, False
+        left = policy.seats_left(course, active=active_enrollment_count(course_id=course["id"], at=at))
+        if left is not None and left <= 0:
+            raise policy.CourseFull(details={"capacity": course["capacity"]})
+        if existing is None:
+            enrollment, _ = _get_or_create(user_id=user_id, course=course, at=at)
+        else:
+            returning = existing.status == EnrollmentStatus.CANCELLED
+            Enrollment.objects.filter(pk=existing.pk).update(
+                status=EnrollmentStatus.ACTIVE, created_at=at, updated_at=at, expires_at=expires_at
+            )
+            existing.refresh_from_db()
+            enrollment = existing
+            if returning:
+                rollups_enrollment_changed(user_id=user_id, course_id=course["id"], active=True)
+        catalog_cache.enrollment_changed(
+            user_id=user_id, course_id=course["id"], active=True, expires_at=enrollment.expires_at
+        )
+    return enrollment, True

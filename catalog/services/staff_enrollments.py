@@ -8,7 +8,8 @@ reactivated ones (cancelled or expired: a new access period starts); a learner w
 gets their progress back into the course's rollups (MongoDB, per such learner). The Redis enrollment
 answers of every changed learner are replaced after commit in one pipelined write.
 
-Addresses without an account are reported as `invalid` with `unknown_user`.
+Addresses without an account are invited (catalog/services/invitations.py: one invitation row and
+one queued mail each, in the same transaction) and reported as `invited`.
 """
 
 from typing import TypedDict
@@ -22,13 +23,14 @@ from catalog import policy
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.roster import RosterRow, neutralise
 from catalog.services.enrollments import active_enrollment_count, seat_lock
+from catalog.services.invitations import invitations_send
 from catalog.services.rollups import rollups_enrollment_changed
 from catalog.types import Course
-from learnstream.errors import NotFound
+from learnstream.errors import NotFound, ValidationFailed
 from learnstream.permissions import Actor
 
 COURSE_FULL = "course_full"
-UNKNOWN_USER = "unknown_user"
+MAX_INVITATIONS = 2_000
 
 
 class InvalidRow(TypedDict):
@@ -54,6 +56,18 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
     report: StaffEnrollmentReport = {"enrolled": [], "already_enrolled": [], "invited": [], "invalid": []}
     valid = [row for row in roster if row.email is not None]
     users = user_ids_by_email(emails=[row.email for row in valid if row.email])
+    strangers = sum(1 for row in valid if row.email not in users)
+    if strangers > MAX_INVITATIONS:
+        # Each invitation renders and queues a mail (~2-5 ms): past this many the request would near
+        # its timeout. Refused before anything is written.
+        raise ValidationFailed(
+            details={
+                "emails": [
+                    f"{strangers} addresses have no account; at most {MAX_INVITATIONS} invitations per "
+                    "request. Split the roster."
+                ]
+            }
+        )
     at = timezone.now()
     expires_at = policy.expires_at_for(course, start=at)
     unknown: list[RosterRow] = []
@@ -109,7 +123,11 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
             )
         for user_id in returning:
             rollups_enrollment_changed(user_id=user_id, course_id=course["id"], active=True)
-        invited: set[str] = set()
+        invited = set(
+            invitations_send(
+                course=course, emails=[r.email for r in unknown if r.email], invited_by_id=actor.id
+            )
+        )
         catalog_cache.enrollments_changed(
             course_id=course["id"], changes=[(uid, True, expires_at) for uid in [*new_users, *renewed]]
         )
@@ -124,10 +142,9 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
                 report["already_enrolled"].append(neutralise(row.email))
             else:
                 report["invalid"].append(_invalid(row, result))
-        elif row.email in invited:
+        else:  # no account: invited (invitations_send invites every address it is given)
+            assert row.email in invited
             report["invited"].append(neutralise(row.email))
-        else:
-            report["invalid"].append(_invalid(row, UNKNOWN_USER))
     return report
 
 
