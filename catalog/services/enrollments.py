@@ -296,6 +296,10 @@ def enrollment_grant_seat(*, user_id: int, course: Course) -> tuple[Enrollment, 
             if returning:
                 rollups_enrollment_changed(user_id=user_id, course_id=course["id"], active=True)
         catalog_cache.enrollment_changed(
-            user_id=user_id, course_id=course["id"], active=True, expires_at=enrollment.expires_at
+            user_id=user_id,
+            course_id=course["id"],
+            active=True,
+            started_at=enrollment.created_at,
+            expires_at=enrollment.expires_at,
         )
     return enrollment, True

@@ -129,7 +129,7 @@ def staff_enroll(*, actor: Actor, course: Course, roster: list[RosterRow]) -> St
             )
         )
         catalog_cache.enrollments_changed(
-            course_id=course["id"], changes=[(uid, True, expires_at) for uid in [*new_users, *renewed]]
+            course_id=course["id"], user_ids=[*new_users, *renewed], started_at=at, expires_at=expires_at
         )
     for row in roster:
         if row.email is None:
