@@ -211,3 +211,32 @@ def test_instructor_adds_and_reorders_sections_with_the_forms(instructor, make_c
     ]
     assert curriculum.status_code == 200
     assert "Part two" in curriculum.content.decode()
+
+
+def test_instructor_sets_the_enrollment_policy_through_the_form(instructor):
+    client = _session_login(instructor)
+    page = client.get("/api/v1/courses/", **HTML).content.decode()
+    for field in ("enrollment", "capacity", "enrollment_opens_at", "enrollment_closes_at", "access_days"):
+        assert f'name="{field}"' in page
+    assert '<option value="invite_only"' in page
+
+    created = client.post(
+        "/api/v1/courses/",
+        {
+            "title": "Cohort course",
+            "level": "beginner",
+            "enrollment": "invite_only",
+            "capacity": "25",
+            "enrollment_opens_at": "2030-01-01T09:00",
+            "enrollment_closes_at": "",
+            "access_days": "",
+            "csrfmiddlewaretoken": _csrf(client),
+        },
+        **HTML,
+    )
+
+    assert created.status_code == 201, created.content[:500]
+    course = collection("courses").find_one({"title": "Cohort course"})
+    assert (course["enrollment"], course["capacity"], course["access_days"]) == ("invite_only", 25, None)
+    assert course["enrollment_opens_at"].isoformat().startswith("2030-01-01T09:00")
+    assert course["enrollment_closes_at"] is None
