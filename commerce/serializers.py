@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from catalog.repositories.base import is_object_id
 from commerce.models import OrderStatus
+from learnstream.limits import INT64_MAX
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -32,7 +33,9 @@ class OrderSerializer(serializers.Serializer):
 
 
 class OrderListQuerySerializer(serializers.Serializer):
-    user = serializers.IntegerField(required=False, min_value=1, help_text="Admins only.")
+    user = serializers.IntegerField(
+        required=False, min_value=1, max_value=INT64_MAX, help_text="Admins only."
+    )
     course = serializers.CharField(required=False, help_text="24-hex course id.")
     status = serializers.ChoiceField(required=False, choices=OrderStatus.choices)
 

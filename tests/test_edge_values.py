@@ -24,6 +24,10 @@ SUBJECT_BY_PREFIX = {
     "api/v1/lessons/": "lesson",
     "api/v1/users/": "user",
     "api/v1/certificates/": "certificate",
+    "api/v1/sections/": "section",
+    "api/v1/orders/": "order",
+    # A caption file's id: the world has none, so a lesson's id stands in (an unknown caption id).
+    "api/v1/caption-files/": "lesson",
 }
 
 
