@@ -279,9 +279,7 @@ class CourseSerializer(serializers.Serializer):
     prerequisites = serializers.ListField(
         child=serializers.CharField(), help_text="Courses to complete before enrolling."
     )
-    price = PriceSerializer(
-        required=False, help_text="Paid courses only: `{amount, currency}`; absent = free (v1 shape kept)."
-    )
+    price = PriceSerializer(allow_null=True, help_text="`{amount, currency}` of a paid course; null = free.")
     downloadable = serializers.BooleanField(help_text="Playback includes a signed MP4 `download_url`.")
     enrollment = serializers.ChoiceField(choices=ENROLLMENT_MODES)
     capacity = serializers.IntegerField(allow_null=True, help_text="Seat cap; null = no cap.")
@@ -300,12 +298,6 @@ class CourseSerializer(serializers.Serializer):
     )
     def get_instructor(self, obj: Any) -> dict[str, Any]:
         return {"id": obj["instructor"]["id"], "name": obj["instructor"]["name"]}
-
-    def to_representation(self, instance: Any) -> Any:
-        data = super().to_representation(instance)
-        if data.get("price") is None:
-            data.pop("price", None)  # free courses keep the v1 shape
-        return data
 
 
 class CourseListQuerySerializer(serializers.Serializer):

@@ -37,8 +37,10 @@ def test_instructor_creates_draft_course_with_generated_slug(client_for, instruc
         "sequential", "prerequisites",  # v1.1 release rules
         "downloadable",
         "enrollment", "capacity", "enrollment_opens_at", "enrollment_closes_at", "access_days",
+        "price",  # v1.1 commerce: null = free
     }  # fmt: skip
     assert body["downloadable"] is False
+    assert body["price"] is None
     assert body["slug"] == "intro-to-django"
     assert body["status"] == "draft"
     assert body["tags"] == ["python", "web"]
