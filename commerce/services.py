@@ -13,12 +13,13 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog import access
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.selectors.courses import course_get
-from catalog.services.enrollments import require_prerequisites
+from catalog.services.enrollments import purchase_check, require_prerequisites
 from commerce import stripe_api
 from commerce.models import Order, OrderStatus
 from learnstream.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -99,9 +100,12 @@ def checkout_start(*, actor: Actor, course_id: str, success_url: str, cancel_url
     price = course["price"]
     if price is None:
         raise Conflict("This course is free: enroll directly.", details={"price": [None]})
-    if Enrollment.objects.filter(
-        user_id=actor.id, course_id=course_id, status=EnrollmentStatus.ACTIVE
-    ).exists():
+    now = timezone.now()
+    if (
+        Enrollment.objects.filter(user_id=actor.id, course_id=course_id, status=EnrollmentStatus.ACTIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .exists()
+    ):  # an expired access period may be bought again
         raise Conflict("You are already enrolled in this course.", details={"enrolled": [True]})
     if not user.email_verified:
         # Stripe's receipt and any refund notice go to this address: it must be the learner's own.
@@ -109,6 +113,7 @@ def checkout_start(*, actor: Actor, course_id: str, success_url: str, cancel_url
     if course["prerequisites"]:
         # Nobody pays for a course they may not enter yet (the paid grant itself skips the rule).
         require_prerequisites(user_id=actor.id, course=course)
+    purchase_check(course=course, at=now)
     # A reused order keeps the price it was opened with, even if the course's price changed since.
     order = _pending_order(
         user_id=actor.id,

@@ -233,24 +233,48 @@ def enrollment_cancel(*, actor: Actor, course_id: str) -> None:
     rollups_enrollment_changed(user_id=actor.id, course_id=course_id, active=False)
 
 
+def purchase_check(*, course: Course, at: datetime) -> None:
+    """Refuse to sell what self-enrollment would refuse: invite-only (403), outside the window (409),
+    no seat left (409 `course_full`). Read without the seat lock: a payment that completes after the
+    last seat went elsewhere is still honoured by `enrollment_grant` (the learner paid)."""
+    policy.self_enrollment_check(course, at=at)
+    left = policy.seats_left(course, active=active_enrollment_count(course_id=course["id"], at=at))
+    if left is not None and left <= 0:
+        raise policy.CourseFull(details={"capacity": course["capacity"]})
+
+
 def enrollment_grant(*, user_id: int, course_id: str) -> bool:
     """Make the user actively enrolled whatever the course's enrollment rules (a paid order, not the
-    learner, asks). Call inside the caller's transaction: the row and the cached answer follow its commit.
-    Returns True when the enrollment became active now, False when it already was."""
+    learner, asks). A new access period starts (the course's `access_days`), also when an earlier paid
+    period has run out. Call inside the caller's transaction: the row and the cached answer follow its
+    commit. Returns True when the enrollment became active now, False when it already was."""
     moment = timezone.now()
+    course = course_get(course_id=course_id)
+    expires_at = policy.expires_at_for(course, start=moment) if course is not None else None
+    period = {"created_at": moment, "updated_at": moment, "expires_at": expires_at}
     enrollment, created = Enrollment.objects.get_or_create(
-        user_id=user_id, course_id=course_id, defaults={"created_at": moment, "updated_at": moment}
+        user_id=user_id, course_id=course_id, defaults=period
     )
     if not created:
+        current = Q(status=EnrollmentStatus.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=moment))
         created = (
             Enrollment.objects.filter(pk=enrollment.pk)
-            .exclude(status=EnrollmentStatus.ACTIVE)
-            .update(status=EnrollmentStatus.ACTIVE, created_at=moment, updated_at=moment)
+            .exclude(current)
+            .update(status=EnrollmentStatus.ACTIVE, **period)
             == 1
         )
-        if created:  # the learner's earlier progress counts in the course's analytics again
+        if created and enrollment.status != EnrollmentStatus.ACTIVE:
+            # the learner's earlier progress counts in the course's analytics again
             rollups_enrollment_changed(user_id=user_id, course_id=course_id, active=True)
-    catalog_cache.enrollment_changed(user_id=user_id, course_id=course_id, active=True)
+        if created:
+            enrollment.created_at, enrollment.expires_at = moment, expires_at
+    catalog_cache.enrollment_changed(
+        user_id=user_id,
+        course_id=course_id,
+        active=True,
+        started_at=enrollment.created_at,
+        expires_at=enrollment.expires_at,
+    )
     return created
 
 

@@ -5,10 +5,13 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import stripe
+from django.core.cache import cache
+from django.utils import timezone
 
 from catalog.models import Enrollment, EnrollmentStatus
 from catalog.tests.helpers import assert_error
@@ -321,3 +324,63 @@ def test_mux_and_stripe_share_the_inbox_with_ids_unique_per_provider(
 
     assert created is True
     assert sorted(WebhookEvent.objects.values_list("source", flat=True)) == ["mux", "stripe"]
+
+
+def test_a_paid_enrollment_follows_the_courses_access_days(
+    stripe_emulator, api_client, checkout, student, instructor, paid_course, client_for
+):
+    patched = client_for(instructor).patch(
+        f"/api/v1/courses/{paid_course['id']}", {"access_days": 30}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+
+    first = buy(stripe_emulator, api_client, checkout, student, paid_course)
+
+    enrollment = Enrollment.objects.get(user=student, course_id=paid_course["id"])
+    assert enrollment.status == EnrollmentStatus.ACTIVE
+    assert enrollment.expires_at == enrollment.created_at + timedelta(days=30)
+    assert first.paid_at is not None
+    assert abs((enrollment.created_at - first.paid_at).total_seconds()) < 5
+    assert heartbeat(client_for(student), paid_course) == 200
+
+    # The period runs out: heartbeats are refused, and the learner may buy a new period.
+    ended = timezone.now() - timedelta(seconds=1)
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        created_at=ended - timedelta(days=30), expires_at=ended
+    )
+    cache.clear()
+    assert heartbeat(client_for(student), paid_course) == 403
+
+    second = buy(stripe_emulator, api_client, checkout, student, paid_course)
+
+    assert second.pk != first.pk
+    assert second.status == OrderStatus.PAID
+    renewed = Enrollment.objects.get(user=student, course_id=paid_course["id"])
+    assert renewed.pk == enrollment.pk
+    assert renewed.created_at > ended
+    assert renewed.expires_at == renewed.created_at + timedelta(days=30)
+    assert heartbeat(client_for(student), paid_course) == 200
+
+
+@pytest.mark.parametrize("policy", ["invite_only", "full", "closed"])
+def test_checkout_refuses_what_self_enrollment_would_refuse(
+    policy, stripe_emulator, checkout, student, other_student, instructor, paid_course, client_for
+):
+    changes: dict[str, Any] = {
+        "invite_only": {"enrollment": "invite_only"},
+        "full": {"capacity": 1},
+        "closed": {"enrollment_closes_at": (timezone.now() - timedelta(days=1)).isoformat()},
+    }[policy]
+    if policy == "full":
+        Enrollment.objects.create(user=other_student, course_id=paid_course["id"])
+    patched = client_for(instructor).patch(f"/api/v1/courses/{paid_course['id']}", changes, format="json")
+    assert patched.status_code == 200, patched.content
+
+    status, code = {
+        "invite_only": (403, "invite_only"),
+        "full": (409, "course_full"),
+        "closed": (409, "enrollment_closed"),
+    }[policy]
+    assert_error(checkout(student, paid_course), status, code)
+    assert not Order.objects.exists()
+    assert stripe_emulator.requests() == []
