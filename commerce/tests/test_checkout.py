@@ -1,5 +1,7 @@
 """POST courses/{id}/checkout against the Stripe emulator (a separate process, the unmodified SDK)."""
 
+import time
+
 import pytest
 
 from catalog.models import Enrollment
@@ -155,6 +157,12 @@ def test_stripe_slow_is_504_and_the_retry_gets_the_same_session(
     # Stripe did create the session the slow call asked for; the retry's idempotency key returned it.
     assert len(stripe_emulator.sessions()) == 1
     assert retried["checkout_url"] == stripe_emulator.sessions()[0]["url"]
+    # The slow call is still sleeping in the emulator: let it finish here, or it lands in the next
+    # test's request log (which those tests assert is empty).
+    deadline = time.monotonic() + 10
+    while len(stripe_emulator.requests()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(stripe_emulator.requests()) == 2
 
 
 def test_stripe_unreachable_is_502(stripe_emulator, student, paid_course, checkout, settings):
