@@ -228,12 +228,13 @@ def test_every_created_at_form_orders_events(api_client, mux_emulator, uploaded,
 
 
 def test_unknown_event_types_are_stored_and_acknowledged(api_client, mux_emulator, uploaded):
-    mux_emulator.emit_event("video.asset.track.ready", {"id": "track-1", "asset_id": uploaded["asset"]["id"]})
-    event = mux_emulator.events("video.asset.track.ready")[0]
+    # A real Mux type LearnStream has no use for (track events became handled with captions).
+    mux_emulator.emit_event("video.live_stream.created", {"id": "live-1"}, object_type="live")
+    event = mux_emulator.events("video.live_stream.created")[0]
     assert mux_emulator.post_event(api_client, event).status_code == 200
     row = WebhookEvent.objects.get()
     assert (row.type, row.status, row.outcome) == (
-        "video.asset.track.ready",
+        "video.live_stream.created",
         "processed",
         "ignored_unhandled_type",
     )
