@@ -70,12 +70,40 @@ def _parse_event(raw: bytes) -> dict[str, Any]:
     return payload
 
 
-class MuxWebhookView(APIView):
+class WebhookReceiverView(APIView):
+    """One receiver per provider, one way to receive: verify the signature over the raw body (the
+    provider's `verify`), parse, store once in the inbox under the provider's `source`, acknowledge."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []
     parser_classes = [JSONParser]  # documented content type only; the view reads request.body itself
     renderer_classes = [JSONRenderer]
+    source: WebhookSource
+
+    def verify(self, *, request: Request, raw: bytes) -> None:
+        """Raise InvalidSignature unless the provider signed `raw`."""
+        raise NotImplementedError
+
+    def receive(self, request: Request) -> Response:
+        raw: bytes = request.body
+        self.verify(request=request, raw=raw)
+        payload = _parse_event(raw)
+        event, created = webhook_event_receive(raw_body=raw, payload=payload, source=self.source)
+        if not created:
+            logger.info(
+                "duplicate %s webhook %s (%s) acknowledged", self.source.label, event.event_id, event.type
+            )
+        return Response({"received": True, "duplicate": not created})
+
+    def rejected(self, request: Request, exc: Exception) -> InvalidSignature:
+        # The reason and the peer only: never the header, the body or a secret.
+        logger.warning("rejected %s webhook from %s: %s", self.source.label, client_ip(request), exc)
+        return InvalidSignature()
+
+
+class MuxWebhookView(WebhookReceiverView):
+    source = WebhookSource.MUX
 
     @extend_schema(
         operation_id="webhooks_mux",
@@ -100,7 +128,9 @@ class MuxWebhookView(APIView):
         examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
     )
     def post(self, request: Request) -> Response:
-        raw: bytes = request.body
+        return self.receive(request)
+
+    def verify(self, *, request: Request, raw: bytes) -> None:
         try:
             signature_verify(
                 header=request.headers.get("Mux-Signature"),
@@ -109,22 +139,11 @@ class MuxWebhookView(APIView):
                 tolerance_seconds=settings.MUX_WEBHOOK_TOLERANCE_SECONDS,
             )
         except SignatureError as exc:
-            # The reason and the peer only: never the header, the body or a secret.
-            logger.warning("rejected Mux webhook from %s: %s", client_ip(request), exc)
-            raise InvalidSignature() from exc
-        payload = _parse_event(raw)
-        event, created = webhook_event_receive(raw_body=raw, payload=payload)
-        if not created:
-            logger.info("duplicate Mux webhook %s (%s) acknowledged", event.event_id, event.type)
-        return Response({"received": True, "duplicate": not created})
+            raise self.rejected(request, exc) from exc
 
 
-class StripeWebhookView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = []
-    parser_classes = [JSONParser]  # documented content type only; the view reads request.body itself
-    renderer_classes = [JSONRenderer]
+class StripeWebhookView(WebhookReceiverView):
+    source = WebhookSource.STRIPE
 
     @extend_schema(
         operation_id="webhooks_stripe",
@@ -149,7 +168,9 @@ class StripeWebhookView(APIView):
         examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
     )
     def post(self, request: Request) -> Response:
-        raw: bytes = request.body
+        return self.receive(request)
+
+    def verify(self, *, request: Request, raw: bytes) -> None:
         try:
             event_verify(
                 payload=raw,
@@ -158,10 +179,4 @@ class StripeWebhookView(APIView):
                 tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
             )
         except SignatureInvalid as exc:
-            logger.warning("rejected Stripe webhook from %s: %s", client_ip(request), exc)
-            raise InvalidSignature() from exc
-        payload = _parse_event(raw)
-        event, created = webhook_event_receive(raw_body=raw, payload=payload, source=WebhookSource.STRIPE)
-        if not created:
-            logger.info("duplicate Stripe webhook %s (%s) acknowledged", event.event_id, event.type)
-        return Response({"received": True, "duplicate": not created})
+            raise self.rejected(request, exc) from exc
