@@ -128,6 +128,7 @@ def test_make_run_serves_seeded_api_and_keeps_data_across_restarts(run_env):
             "instructor@learnstream.local",
             "student@learnstream.local",
             "student2@learnstream.local",
+            "student3@learnstream.local",
         }
         status, tokens = _http(
             "POST",

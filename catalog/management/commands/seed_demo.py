@@ -10,14 +10,18 @@ re-run neither shows nor resets them. One function per step.
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, OutputWrapper
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Role, User
+from catalog import cache as catalog_cache
 from catalog import selectors, services
+from catalog.models import Enrollment
 from catalog.types import Course, Price
 from catalog.video.demo import seed_demo_video
 from learnstream.errors import ApplicationError
@@ -32,6 +36,7 @@ DEMO_USERS = (
     ("instructor@learnstream.local", "Ian Instructor", Role.INSTRUCTOR),
     ("student@learnstream.local", "Sam Student", Role.STUDENT),
     ("student2@learnstream.local", "Sasha Student", Role.STUDENT),
+    ("student3@learnstream.local", "Cara Complete", Role.STUDENT),
 )
 
 DEMO_LESSONS = (
@@ -49,6 +54,7 @@ class DemoUsers:
     instructor: User
     student: User
     student2: User
+    student3: User
 
 
 def seed_users(out: OutputWrapper) -> DemoUsers:
@@ -149,6 +155,31 @@ def seed_learning(out: OutputWrapper, *, student: User, course: Course) -> None:
     out.write(f"  {student.email} enrolled, lesson 1 completed, lesson 2 at 50 %")
 
 
+def seed_certificate_ready(out: OutputWrapper, *, learner: User, course: Course) -> None:
+    """The third student is one lesson away from a certificate: enrolled (complimentary) long enough ago
+    that the drip lesson is open, every lesson but the last completed. Completing the last one (it has no
+    video: `POST lessons/{id}/complete`) issues the certificate. Done once, on the first seed."""
+    if Enrollment.objects.filter(user_id=learner.pk, course_id=course["id"]).exists():
+        out.write(f"  exists  {learner.email} enrollment")
+        return
+    started = timezone.now() - timedelta(days=DEMO_DRIP_DAYS + 1)
+    with transaction.atomic():
+        services.enrollment_grant(user_id=learner.pk, course_id=course["id"])
+        # Backdated so the drip lesson is open: the demo shows a certificate, not a week's wait.
+        Enrollment.objects.filter(user_id=learner.pk, course_id=course["id"]).update(created_at=started)
+        catalog_cache.enrollment_changed(
+            user_id=learner.pk, course_id=course["id"], active=True, started_at=started
+        )
+    *done, last = course["lesson_ids"]
+    # Before any lesson has a video (seed_video runs later), so completing needs no watched coverage.
+    for lesson_id in done:
+        services.progress_complete(actor=Actor.of(learner), lesson_id=lesson_id)
+    out.write(
+        f"  {learner.email} enrolled, {len(done)} of {len(done) + 1} lessons completed: completing "
+        f"lesson {last} issues a certificate"
+    )
+
+
 def seed_video(out: OutputWrapper, *, course: Course) -> None:
     """With the local Mux emulator, the preview lesson gets a real (tiny) video through the real flow:
     direct upload, PUT of the bytes, signed webhooks back to the app. Skipped against real Mux."""
@@ -176,6 +207,7 @@ class Command(BaseCommand):
         course = seed_courses(self.stdout, instructor=users.instructor)
         course = seed_structure(self.stdout, course=course)
         seed_learning(self.stdout, student=users.student, course=course)
+        seed_certificate_ready(self.stdout, learner=users.student3, course=course)
         seed_video(self.stdout, course=course)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready. Passwords are printed only when users are created.")
