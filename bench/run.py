@@ -77,6 +77,7 @@ FASTAPI: dict[str, tuple[float, float | None, float | None] | None] = {
     "login": (5.0, None, None),
     "progress heartbeat": None,
     "curriculum": None,
+    "progress heartbeat with segments": None,
     "course analytics (200 courses round-robin)": None,
 }
 # Minimum req/s per cell (the issue's "Targets").
@@ -481,6 +482,15 @@ def cells(seed_: Seed) -> list[Cell]:
             for p in range(1, 21)
         ]
 
+    def heartbeat_segments() -> list[str]:
+        # The same heartbeats carrying the seconds played since the previous one (watched coverage).
+        return [
+            f"PUT\t/api/v1/lessons/{lesson}/progress/\t{t}\t"
+            + json.dumps({"position": float(p), "segments": [[float(p - 1), float(p)]]})
+            for t in tokens()
+            for p in range(1, 21)
+        ]
+
     def login() -> list[str]:
         return [
             f"POST\t/api/v1/auth/token/\t\t{json.dumps({'email': email, 'password': PASSWORD})}"
@@ -508,6 +518,7 @@ def cells(seed_: Seed) -> list[Cell]:
         Cell("/healthz", None, "/healthz"),
         Cell("login", login),
         Cell("progress heartbeat", heartbeat),
+        Cell("progress heartbeat with segments", heartbeat_segments),
         Cell("course analytics (200 courses round-robin)", analytics),
     ]
 
@@ -931,6 +942,16 @@ def write_report(
         ours, theirs = med([r.rate for r in curriculum]), med([r.rate for r in detail])
         checks.append(
             ("curriculum warm >= course detail warm", ours >= theirs, f"{ours:,.1f} vs {theirs:,.1f} req/s")
+        )
+    plain, segmented = results.get("progress heartbeat"), results.get("progress heartbeat with segments")
+    if plain and segmented:  # issue 12: watched coverage costs at most a fifth of the heartbeat rate
+        ours, theirs = med([r.rate for r in segmented]), med([r.rate for r in plain])
+        checks.append(
+            (
+                "heartbeat with segments >= 80 % of the plain heartbeat",
+                ours >= 0.8 * theirs,
+                f"{ours:,.1f} vs {theirs:,.1f} req/s ({ours / theirs:.0%})" if theirs else "no plain rate",
+            )
         )
     health = results.get("/healthz")
     if health:
