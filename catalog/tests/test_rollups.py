@@ -68,7 +68,9 @@ def test_unenrolling_takes_a_learner_out_and_reenrolling_puts_them_back(instruct
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rebuild_equals_incremental_after_a_random_concurrent_workload(instructor, make_user, make_course):
+def test_rebuild_equals_incremental_after_a_random_concurrent_workload(
+    instructor, make_user, make_course, patient_mongo
+):
     course = make_course(instructor, durations=[120.0, 60.0, None, 30.0], publish=True)
     lessons = course["lesson_ids"]
     learners = [make_user("student") for _ in range(6)]

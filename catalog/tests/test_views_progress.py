@@ -278,7 +278,9 @@ def test_property_max_position_is_max_of_clamped_and_completion_is_final(learner
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_threads_of_shuffled_duplicate_heartbeats(client_for, instructor, student, make_course):
+def test_twenty_threads_of_shuffled_duplicate_heartbeats(
+    client_for, instructor, student, make_course, patient_mongo
+):
     course = make_course(instructor, durations=[100.0], publish=True)
     services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
     lesson_id = course["lesson_ids"][0]
