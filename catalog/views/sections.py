@@ -47,7 +47,9 @@ def curriculum_page_compute(course_id: str) -> tuple[CurriculumPage | None, bool
 
 
 class SectionPatchSerializer(SectionWriteSerializer):
-    title = serializers.CharField(max_length=200, required=False, help_text="New title.")
+    # Required but parsed with partial=True: an absent title is fine, and a form's `title=` is a sent
+    # empty value (400), which DRF would read as "not sent" for an optional field.
+    title = serializers.CharField(max_length=200, help_text="New title.")
     position = serializers.IntegerField(
         required=False, min_value=1, allow_null=True, help_text="New 1-based position among the sections."
     )
@@ -102,7 +104,7 @@ class CourseSectionActions(CatalogViewSet):
         parameters=[ID_PARAM, STALE_HEADER],
         responses={200: SectionSerializer(many=True), **error_responses(400, 401, 404, 503)},
     )
-    @action(detail=True, methods=["get"], url_path="sections")
+    @action(detail=True, methods=["get"], url_path="sections", pagination_class=None)
     def sections(self, request: Request, id: str) -> Response:
         curriculum, stale = self._curriculum(request, id)
         return _stale(Response(SectionSerializer(section_views(curriculum), many=True).data), stale)
@@ -131,7 +133,7 @@ class CourseSectionActions(CatalogViewSet):
         request=SectionReorderSerializer,
         responses={200: SectionSerializer(many=True), **error_responses(400, 401, 403, 404, 409, 503)},
     )
-    @action(detail=True, methods=["post"], url_path="sections/reorder")
+    @action(detail=True, methods=["post"], url_path="sections/reorder", pagination_class=None)
     def sections_reorder(self, request: Request, id: str) -> Response:
         course = self.load_course(id)
         data = self.parse(SectionReorderSerializer, request.data)
