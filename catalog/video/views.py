@@ -150,7 +150,13 @@ class LessonVideoViewSet(viewsets.GenericViewSet):
         request=CaptionCreateSerializer,
         responses={201: CaptionSerializer, **error_responses(400, 401, 403, 404, 409, 413, 502, 503)},
     )
-    @action(detail=True, methods=["get", "post"], url_path="captions", permission_classes=[AllowAny])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="captions",
+        permission_classes=[AllowAny],
+        pagination_class=None,
+    )
     def captions(self, request: Request, pk: str) -> Response:
         actor = Actor.of(request.user)
         if request.method == "GET":
