@@ -13,8 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from learnstream.errors import ValidationFailed
-from learnstream.pagination import PageNumberPagination
+from learnstream.pagination import PageNumberPagination, positive_int_param
 
 
 class _PageSlice(Sequence[Any]):
@@ -40,16 +39,6 @@ class _PageSlice(Sequence[Any]):
 MAX_PAGE_NUMBER = 100_000  # with page_size <= 100: ten million rows, beyond any list we serve
 
 
-def _positive_int(raw: str, field: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValidationFailed(details={field: ["A positive integer is required."]})
-    return value
-
-
 @dataclass(frozen=True)
 class PageWindow:
     """The requested page as a selector wants it."""
@@ -69,12 +58,12 @@ class SelectorPagination(PageNumberPagination):
     def window(self, request: Request) -> PageWindow:
         raw_size = request.query_params.get(self.page_size_query_param or "page_size")
         size = (
-            min(_positive_int(raw_size, "page_size"), self.max_page_size)
+            min(positive_int_param(raw_size, "page_size"), self.max_page_size)
             if raw_size is not None
             else self.page_size
         )
         raw_page = request.query_params.get(self.page_query_param)
-        number = _positive_int(raw_page, "page") if raw_page is not None else 1
+        number = positive_int_param(raw_page, "page") if raw_page is not None else 1
         if number > MAX_PAGE_NUMBER:
             raise NotFound("Invalid page.")
         return PageWindow(number=number, offset=(number - 1) * size, limit=size)

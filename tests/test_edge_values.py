@@ -128,3 +128,14 @@ def test_lesson_position_beyond_int64_is_400_and_stores_nothing(value: int, worl
         assert reply.status == 400, (reply.status, reply.body)
         assert set(reply.body["error"]["details"]) == {"position"}
     assert state.diff(before, state.digest()) == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/courses/", "/api/v1/orders/", "/api/v1/me/certificates/"])
+@pytest.mark.parametrize(("name", "value"), [("page_size", "\U000114d4"), ("page", "\u0661"), ("page", "+1")])
+def test_paging_parameters_are_ascii_digits(path: str, name: str, value: str, world: scenario.World) -> None:
+    # int() reads other scripts' digits (U+114D4 is a Tirhuta four); the schema says integer: 400.
+    api, token = scenario.inprocess_api(), world.actors.token("admin")
+    reply = api("GET", f"{path}?{urlencode({name: value})}", token=token)
+    assert reply.status == 400, (path, name, value, reply.status, reply.body)
+    assert _is_envelope(reply.body)
+    assert set(reply.body["error"]["details"]) == {name}
