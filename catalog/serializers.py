@@ -8,7 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 from rest_framework.utils import html
 
 from catalog.coverage import MAX_SEGMENTS
@@ -96,6 +96,7 @@ class IdListField(serializers.ListField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("style", {"base_template": "input.html", "placeholder": "id1, id2, id3"})
+        kwargs.setdefault("initial", "")  # the form would otherwise show (and send back) "[]"
         super().__init__(**kwargs)
 
     def get_value(self, dictionary: Any) -> Any:
@@ -159,6 +160,18 @@ class PriceSerializer(serializers.Serializer):
         if value not in PRICE_CURRENCIES:
             raise serializers.ValidationError(f"Unsupported currency {value!r}.")
         return value
+
+    def get_value(self, dictionary: Any) -> Any:
+        # The browsable API's form sends `price.amount` and `price.currency`; both left blank means
+        # "free" (null), not an invalid price, and no price keys at all means "not sent".
+        if html.is_html_input(dictionary):
+            sent = html.parse_html_dict(dictionary, prefix=self.field_name or "")
+            if not sent:
+                return empty
+            if all(str(v).strip() == "" for v in sent.values()):
+                return None
+            return sent
+        return super().get_value(dictionary)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict) and isinstance(data.get("amount"), bool):

@@ -2,8 +2,11 @@
 top of that any `$`-prefixed or dotted key in a query string or request body is refused (400) before a
 view runs, so no client-shaped key can reach a store."""
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from django.http import QueryDict
 
 from learnstream.errors import ValidationFailed
 
@@ -33,7 +36,15 @@ def _walk(value: Any, path: str, depth: int) -> str | None:
     return None
 
 
+# An HTML form (the browsable API) names a nested field's parts `price.amount`: plain names joined by one
+# dot. DRF turns them into a nested dict for the serializer that declares the field; nothing else reads
+# them, so they are allowed in form bodies only.
+_FORM_NESTED_KEY = re.compile(r"[a-z_]+\.[a-z_]+")
+
+
 def reject_operator_keys(*, query_keys: Iterable[str], body: Any) -> None:
+    if isinstance(body, QueryDict):
+        body = {k: v for k, v in body.items() if not _FORM_NESTED_KEY.fullmatch(k)}
     for key in query_keys:
         if _bad(key):
             raise ValidationFailed(
