@@ -1,8 +1,8 @@
 """Course and platform analytics. A course's figures come from its lesson rollups (one document per
 lesson, maintained by the progress writes' transitions: `catalog/repositories/rollups.py`), PostgreSQL
-counts and one aggregation over the course's recent activity, so their cost does not grow with the
-number of learners. Metric definitions: `COURSE_METRICS` (also the OpenAPI description of the
-endpoint) and `analytics_overview`.
+counts and the course's hour buckets of learners' last activity (`catalog/repositories/activity.py`),
+so their cost does not grow with the number of learners. Metric definitions: `COURSE_METRICS` (also
+the OpenAPI description of the endpoint) and `analytics_overview`.
 
 They are still cached per course for `CATALOG_ANALYTICS_CACHE_SECONDS` (default 60; 0 disables; see
 `catalog/cache.py`): analytics need no read-your-writes.
@@ -19,9 +19,10 @@ from django.utils import timezone
 from accounts.models import Role
 from catalog import cache as catalog_cache
 from catalog.models import Certificate, Enrollment, EnrollmentStatus
+from catalog.repositories.activity import ActivityRepository
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
-from catalog.repositories.progress import ProgressRepository
+from catalog.repositories.progress import ProgressRepository, hour_of
 from catalog.repositories.rollups import RollupRepository, empty_rollup
 from catalog.types import COURSE_STATUSES, Course
 
@@ -29,7 +30,9 @@ ACTIVE_WINDOW = timedelta(days=7)
 
 COURSE_METRICS = """\
 - `enrollments`: active enrollments of the course.
-- `active_learners_7d`: actively enrolled learners with a progress heartbeat or completion in the last 7 days.
+- `active_learners_7d`: actively enrolled learners whose last progress heartbeat or completion is in the last
+  7 days, to the hour: activity counts from the start of the hour that began 7 days ago (so up to 7 days and
+  59 minutes back).
 - `completion_rate`: share (0-1) of actively enrolled learners who hold the course's certificate (issued when
   they completed every lesson); 0 when the course has no enrollments or no lessons.
 - `average_percent`: mean course percent (completed lessons / lessons * 100) over actively enrolled learners,
@@ -108,8 +111,8 @@ def course_analytics_get(*, course: Course) -> CourseAnalytics:
 
 def course_analytics_compute(*, course: Course) -> CourseAnalytics:
     """The course's analytics from the stores, now: 2 PostgreSQL counts and 3 MongoDB commands (the
-    course's lessons, their rollups, the distinct recently active learners), whatever the number of
-    learners."""
+    course's lessons, their rollups, the sum of its last-active-hour buckets of the window: at most 169
+    documents), whatever the number of learners."""
     enrolled = Enrollment.objects.filter(course_id=course["id"], status=EnrollmentStatus.ACTIVE)
     n_enrolled = enrolled.count()
     certified = Certificate.objects.filter(
@@ -119,8 +122,8 @@ def course_analytics_compute(*, course: Course) -> CourseAnalytics:
     lessons = LessonRepository().get_many(lesson_ids=lesson_ids)
     ordered = [lessons[lid] for lid in lesson_ids if lid in lessons]
     rollups = RollupRepository().for_lessons(lesson_ids=[lesson["id"] for lesson in ordered])
-    active = ProgressRepository().count_active_learners(
-        course_id=course["id"], since=timezone.now() - ACTIVE_WINDOW
+    active = ActivityRepository().count_since(
+        course_id=course["id"], hour=hour_of(timezone.now() - ACTIVE_WINDOW)
     )
     n_lessons = len(ordered)
     rows: list[LessonAnalytics] = []

@@ -742,7 +742,8 @@ class CourseAnalyticsSerializer(serializers.Serializer):
     course_id = serializers.CharField()
     enrollments = serializers.IntegerField(help_text="Active enrollments.")
     active_learners_7d = serializers.IntegerField(
-        help_text="Actively enrolled learners with progress activity in the last 7 days."
+        help_text="Actively enrolled learners whose last progress activity is in the last 7 days, to the "
+        "hour (from the start of the hour that began 7 days ago)."
     )
     completion_rate = serializers.FloatField(
         help_text="Share (0-1) of actively enrolled learners holding the course's certificate (issued on "

@@ -4,6 +4,7 @@
 typed dict with string ids; nothing here knows about HTTP, permissions or business rules.
 """
 
+import logging
 import re
 from typing import Any, TypeVar
 
@@ -15,9 +16,11 @@ from pymongo.operations import IndexModel
 from learnstream import mongo
 
 Document = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 _OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
 INDEX_NOT_FOUND = 27  # server error code of dropIndexes for a name that does not exist
+BAD_VALUE = 2  # the server's error code for a hint naming no index (MongoDB and SecantusDB alike)
 
 
 class DuplicateKey(Exception):
@@ -85,6 +88,19 @@ def drop_indexes(name: str, index_names: tuple[str, ...]) -> list[str]:
             continue
         dropped.append(index_name)
     return dropped
+
+
+def aggregate_hinted(col: Collection[Document], pipeline: list[Document], *, index: str) -> list[Document]:
+    """Run `pipeline` with its first `$match` on `index`, so index use does not depend on the planner
+    (SecantusDB's, for one, may scan the collection for a `$match`). If the index is missing (indexes
+    not applied yet) the server refuses the hint: run unhinted rather than fail the request."""
+    try:
+        return list(col.aggregate(pipeline, hint=index))
+    except OperationFailure as exc:
+        if exc.code != BAD_VALUE or "hint" not in str(exc).lower():
+            raise
+        logger.warning("%s index %r missing (run manage.py mongo_indexes); unhinted query", col.name, index)
+        return list(col.aggregate(pipeline))
 
 
 def insert_new(col: Collection[Document], doc: Document) -> None:

@@ -2,16 +2,19 @@
 
 Document: `{_id, user_id: int, lesson_id: ObjectId, course_id: ObjectId, position, max_position,
 segs: [[start, end], ...], watched_seconds, coverage, completed, completed_at, decile, cov_decile,
-rolled: {watched, percent}, beat_at, preview, retired, created_at, updated_at, _prev}`.
+rolled: {watched, percent}, beat_at, preview, retired, created_at, updated_at, _w}`.
 
 - `segs` is the union of watched intervals (grid-snapped, sorted, disjoint: `catalog/coverage.py`);
   `watched_seconds` its length and `coverage` that over the duration. Documents written before
   coverage existed have no `segs`: their union starts empty and their completion stays.
 - `decile` (furthest position, 0-9) and `cov_decile` (coverage, 0-10) change at most ten times each.
   A write that starts the document, completes it or moves either decile is a *transition*; only then
-  do `rolled` (the watched seconds and lesson percent last counted in the lesson rollups) change, and
-  `_prev` records what they were, so the caller can add the exact difference to the rollups
-  (`catalog/repositories/rollups.py`).
+  do `rolled` (the watched seconds and lesson percent last counted in the lesson rollups) change.
+- `_w` holds a record of each of the last `WRITE_RECORDS` writes, found by the write's id: for a
+  transition what the rollups counted before AND after it, so the caller adds the exact difference to
+  the rollups (`catalog/repositories/rollups.py`) even when it has to read the document back after
+  later writes; for every write the previous activity time (`beat_at`), so the caller knows when the
+  learner's last active hour moves (`catalog/repositories/activity.py`).
 - `retired` marks the progress of a learner who unenrolled: kept, but out of the rollups.
 
 Every heartbeat is one `findAndModify` upsert whose pipeline only moves monotonic fields forward, so
@@ -23,11 +26,11 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 from pymongo.operations import IndexModel
 
 from catalog.coverage import CREDIT_GRACE_SECONDS, MAX_PLAYBACK_RATE, Interval
@@ -36,7 +39,7 @@ from catalog.types import LearnerCourseSummary, Progress
 
 logger = logging.getLogger(__name__)
 
-BAD_VALUE = 2  # the server's error code for a hint naming no index (MongoDB and SecantusDB alike)
+WRITE_RECORDS = 6  # records of the last writes kept per document (see `_record`)
 
 COLLECTION = "progress"
 COURSE_USER_INDEX = "course_user"
@@ -87,6 +90,7 @@ class Transition:
 class Advance:
     progress: Progress
     transition: Transition | None  # None: nothing the rollups count changed (or preview/retired)
+    active_hour: datetime | None = None  # set when the learner's activity may move to this hour
 
 
 def _to_progress(doc: Document) -> Progress:
@@ -317,6 +321,8 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
                     _percent_expr({"$ifNull": ["$max_position", 0.0]}, dur)]}}]},
                 "_tu": {"$ifNull": ["$segs", []]},
                 "_tb": budget,
+                # The last activity before this write (None when new): `Advance.active_hour` reads it.
+                "_ta": {"$ifNull": ["$beat_at", {"$ifNull": ["$updated_at", None]}]},
             }
         },
         {"$set": {"_tg": {"$let": {"vars": {"s": gaps}, "in": {
@@ -346,31 +352,63 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
         {
             "$set": {
                 "rolled": {"$cond": ["$_tt", {"watched": "$watched_seconds", "percent": percent}, "$_tr"]},
-                "_prev": {"w": beat.write_id, "t": "$_tt", "new": "$_tn", "was": "$_tw", "d0": "$_td",
-                          "r0": "$_tr"},
+                # This write's record, before AND after, so its delta never depends on a later write.
+                "_w": {"$concatArrays": [
+                    {"$slice": [{"$ifNull": ["$_w", []]}, 1 - WRITE_RECORDS]},
+                    [{"$cond": ["$_tt", {
+                        "w": beat.write_id, "t": True, "a0": "$_ta", "new": "$_tn", "was": "$_tw",
+                        "c1": "$completed", "d0": "$_td", "d1": "$decile", "r0": "$_tr",
+                        "r1": {"watched": "$watched_seconds", "percent": percent},
+                        "pv": "$preview", "rt": {"$ifNull": ["$retired", False]},
+                    }, {"w": beat.write_id, "t": False, "a0": "$_ta", "pv": "$preview"}]}],
+                ]},
             }
         },
-        {"$unset": ["_tn", "_tw", "_td", "_tc", "_tr", "_tu", "_tb", "_tg", "_tp", "_tk", "_tm", "_tt"]},
+        {"$unset": ["_tn", "_tw", "_td", "_tc", "_tr", "_tu", "_tb", "_tg", "_tp", "_tk", "_tm", "_tt", "_ta",
+                    "_prev"]},
     ]  # fmt: skip
 
 
-def _transition(doc: Document, *, write_id: str) -> Transition | None:
-    prev = doc.get("_prev") or {}
-    if prev.get("w") != write_id:
-        # Only after SecantusDB's null answer to a colliding upsert (see `advance`): the document we read
-        # back carries a later write's record. Ours is not counted; `manage.py rebuild_rollups` repairs.
-        logger.warning("progress write %s: transition record superseded; rollups may lag", write_id)
-        return None
-    if not prev.get("t") or doc.get("preview") or doc.get("retired"):
+def _record(doc: Document, *, write_id: str) -> Document | None:
+    """This write's record in the document's last `WRITE_RECORDS` (None if later writes pushed it out)."""
+    for record in doc.get("_w") or ():
+        if record.get("w") == write_id:
+            return dict(record)
+    return None
+
+
+def _transition(record: Document) -> Transition | None:
+    if not record.get("t") or record.get("pv") or record.get("rt"):
         return None  # previews and unenrolled learners' progress stay out of the rollups
-    rolled, before = doc.get("rolled") or {}, prev.get("r0") or {}
+    after, before = record.get("r1") or {}, record.get("r0") or {}
     return Transition(
-        started=bool(prev.get("new")),
-        completed=bool(doc.get("completed")) and not prev.get("was"),
-        deciles=_decile_delta(before=int(prev.get("d0", -1)), after=int(doc.get("decile", 0))),
-        watched=float(rolled.get("watched", 0.0)) - float(before.get("watched", 0.0)),
-        percent=float(rolled.get("percent", 0.0)) - float(before.get("percent", 0.0)),
+        started=bool(record.get("new")),
+        completed=bool(record.get("c1")) and not record.get("was"),
+        deciles=_decile_delta(before=int(record.get("d0", -1)), after=int(record.get("d1", 0))),
+        watched=float(after.get("watched", 0.0)) - float(before.get("watched", 0.0)),
+        percent=float(after.get("percent", 0.0)) - float(before.get("percent", 0.0)),
     )
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of `moment`'s UTC hour: the granularity of the learners' activity (`activity.py`)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _active_hour(record: Document, *, now: datetime) -> datetime | None:
+    """`now`'s hour when this write is the learner-lesson's first activity in it (the document is new or
+    its previous activity is in an earlier hour), else None; previews never count."""
+    if record.get("pv"):
+        return None
+    before = record.get("a0")
+    hour = hour_of(now)
+    if before is None or hour_of(_aware(before)) < hour:
+        return hour
+    return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _decile_delta(*, before: int, after: int) -> tuple[int, ...]:
@@ -403,12 +441,20 @@ class ProgressRepository:
         if doc is None:
             # MongoDB always returns the document for upsert + ReturnDocument.AFTER. SecantusDB (our test
             # server) occasionally answers `value: null` with `n: 1` when concurrent upserts collide,
-            # although the write is applied; read it back rather than fail. (Its `_prev` then describes
-            # the last write, which is this one or a later one: either way it is reported once.)
+            # although the write is applied; read it back rather than fail. Later writes may have landed
+            # since: this write's own record (`_w`) still says what it changed.
             doc = self.col.find_one(flt)
         if doc is None:  # pragma: no cover - would mean the acknowledged write vanished
             raise RuntimeError("progress upsert returned no document")
-        return Advance(progress=_to_progress(doc), transition=_transition(doc, write_id=beat.write_id))
+        record = _record(doc, write_id=beat.write_id)
+        if record is None:  # pragma: no cover - more than WRITE_RECORDS writes between ours and the read
+            logger.warning("progress write %s: record superseded; rollups may lag", beat.write_id)
+            return Advance(progress=_to_progress(doc), transition=None)
+        return Advance(
+            progress=_to_progress(doc),
+            transition=_transition(record),
+            active_hour=_active_hour(record, now=beat.now),
+        )
 
     _COUNTED = ("lesson_id", "completed", "decile", "max_position", "rolled")
 
@@ -419,6 +465,23 @@ class ProgressRepository:
             {"course_id": oid(course_id), "preview": {"$ne": True}, "retired": {"$ne": True}},
             {k: 1 for k in self._COUNTED},
         )
+
+    def learner_activity_for_course(self, *, course_id: str) -> dict[int, tuple[datetime, int]]:
+        """Per learner of the course (non-preview progress): (last activity, number of retired
+        documents); for rebuilds only (one aggregation over every progress document of the course)."""
+        rows = self.col.aggregate(
+            [
+                {"$match": {"course_id": oid(course_id), "preview": {"$ne": True}}},
+                {
+                    "$group": {
+                        "_id": "$user_id",
+                        "last": {"$max": {"$ifNull": ["$beat_at", "$updated_at"]}},
+                        "retired": {"$sum": {"$cond": [{"$eq": ["$retired", True]}, 1, 0]}},
+                    }
+                },
+            ]
+        )
+        return {int(r["_id"]): (_aware(r["last"]), int(r["retired"])) for r in rows}
 
     def set_retired(self, *, user_id: int, course_id: str, retired: bool) -> list[Document]:
         """Retire (unenroll) or restore (re-enroll) a learner's non-preview progress in a course and return
@@ -544,39 +607,6 @@ class ProgressRepository:
             }
             for r in rows
         }
-
-    def _aggregate_hinted(self, pipeline: list[Document], *, index: str) -> list[Document]:
-        """Run `pipeline` with its first `$match` on `index`, so index use does not depend on the planner
-        (SecantusDB's, for one, scans the collection for this `$match`). If the index is missing (indexes
-        not applied yet) the server refuses the hint: run unhinted rather than fail the request."""
-        try:
-            return list(self.col.aggregate(pipeline, hint=index))
-        except OperationFailure as exc:
-            if exc.code != BAD_VALUE or "hint" not in str(exc).lower():
-                raise
-            logger.warning("progress index %r missing (run manage.py mongo_indexes); unhinted query", index)
-            return list(self.col.aggregate(pipeline))
-
-    def count_active_learners(self, *, course_id: str, since: datetime) -> int:
-        """Distinct learners of a course (non-preview, not unenrolled) with progress activity at or after
-        `since`: one aggregation on the (course_id, updated_at) index that returns one number; its cost
-        follows the course's recent activity, not its total learners."""
-        found = self._aggregate_hinted(
-            [
-                {
-                    "$match": {
-                        "course_id": oid(course_id),
-                        "updated_at": {"$gte": since},
-                        "preview": {"$ne": True},
-                        "retired": {"$ne": True},
-                    }
-                },
-                {"$group": {"_id": "$user_id"}},
-                {"$count": "n"},
-            ],
-            index=COURSE_UPDATED_INDEX,
-        )
-        return int(found[0]["n"]) if found else 0
 
     def count_lessons_watched_since(self, *, since: datetime) -> int:
         """(user, lesson) pairs with a non-preview heartbeat or completion since `since`."""

@@ -1,5 +1,6 @@
 """Progress writes: heartbeats and explicit completion. One MongoDB round trip once lookups are cached,
-plus one for the lesson rollup when the write is a transition (start, completion, a new decile)."""
+plus one for the lesson rollup when the write is a transition (start, completion, a new decile) and
+two for the learner's last active hour on the learner-lesson's first write of an hour."""
 
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from catalog.selectors.progress import can_record_progress
 from catalog.selectors.release import LessonRules, require_lesson_open
 from catalog.services.certificates import certificate_issue_if_complete
 from catalog.services.common import now
+from catalog.services.rollups import activity_touched
 from catalog.types import LessonAccess
 from learnstream.errors import Conflict, NotFound
 from learnstream.permissions import Actor
@@ -104,7 +106,8 @@ def _advance(
     complete: bool,
 ) -> ProgressView:
     """The one upsert both writes share, then, only when it was a transition (start, completion, a new
-    decile), the lesson rollup's `$inc` and on a completion the certificate check."""
+    decile), the lesson rollup's `$inc` and on a completion the certificate check, and on the
+    learner-lesson's first write of an hour the move of the learner's last active hour."""
     lesson_id, course_id, duration = (
         lesson_access["lesson_id"],
         lesson_access["course_id"],
@@ -127,6 +130,8 @@ def _advance(
             now=now(),
         )
     )
+    if result.active_hour is not None:
+        activity_touched(course_id=course_id, user_id=user_id, hour=result.active_hour)
     if result.transition is not None:
         RollupRepository().apply(lesson_id=lesson_id, course_id=course_id, delta=result.transition)
         if result.transition.completed:

@@ -1,9 +1,13 @@
-"""Lesson rollups (`catalog/repositories/rollups.py`): what a learner's progress contributes to them, the
-changes that enrollment makes, and the rebuild from progress documents."""
+"""Lesson rollups (`catalog/repositories/rollups.py`) and learners' last active hours
+(`catalog/repositories/activity.py`): what a learner's progress contributes to them, the changes that
+enrollment makes, and the rebuild of both from progress documents."""
 
+from datetime import datetime
+
+from catalog.repositories.activity import ActivityRepository, State
 from catalog.repositories.base import Document
 from catalog.repositories.lessons import LessonRepository
-from catalog.repositories.progress import ProgressRepository, Transition, decile_of, rolled_of
+from catalog.repositories.progress import ProgressRepository, Transition, decile_of, hour_of, rolled_of
 from catalog.repositories.rollups import DECILES, LessonRollup, RollupRepository, empty_rollup
 from catalog.types import Course
 
@@ -28,6 +32,12 @@ def rollups_enrollment_changed(*, user_id: int, course_id: str, active: bool) ->
     docs = ProgressRepository().set_retired(user_id=user_id, course_id=course_id, retired=not active)
     if not docs:
         return
+    activity = ActivityRepository()
+    change = activity.add_retired(
+        course_id=course_id, user_id=user_id, count=-len(docs) if active else len(docs)
+    )
+    if change is not None:
+        activity.apply(course_id=course_id, changes=[change])
     lessons = LessonRepository().get_many(lesson_ids=[str(d["lesson_id"]) for d in docs])
     sign = 1 if active else -1
     deltas = []
@@ -37,6 +47,21 @@ def rollups_enrollment_changed(*, user_id: int, course_id: str, active: bool) ->
             (str(doc["lesson_id"]), contribution(doc, duration=lesson["duration"] if lesson else None), sign)
         )
     RollupRepository().apply_many(course_id=course_id, deltas=deltas)
+
+
+def activity_touched(*, course_id: str, user_id: int, hour: datetime) -> None:
+    """A progress write was the learner-lesson's first in `hour`: move the learner's last active hour
+    there, and them to its bucket (unchanged when another lesson of theirs already did: one round trip)."""
+    activity = ActivityRepository()
+    change = activity.touch(course_id=course_id, user_id=user_id, hour=hour)
+    if change is not None and change.before != change.after:
+        activity.apply(course_id=course_id, changes=[change])
+
+
+def activity_compute(*, course_id: str) -> dict[int, State]:
+    """Every learner's last active hour and retired documents, recomputed from the progress documents."""
+    found = ProgressRepository().learner_activity_for_course(course_id=course_id)
+    return {user_id: State(hour=hour_of(last), retired=retired) for user_id, (last, retired) in found.items()}
 
 
 def rollups_compute(*, course: Course) -> dict[str, LessonRollup]:
@@ -57,8 +82,12 @@ def rollups_compute(*, course: Course) -> dict[str, LessonRollup]:
 
 
 def rollups_rebuild(*, course: Course) -> dict[str, LessonRollup]:
-    """Replace the course's rollups with `rollups_compute` (run while the course is quiet: heartbeats
-    landing during the rebuild may be missed until the next one)."""
+    """Replace the course's rollups with `rollups_compute` and its learners' activity with
+    `activity_compute` (run while the course is quiet: heartbeats landing during the rebuild may be
+    missed until the next one)."""
     rollups = rollups_compute(course=course)
     RollupRepository().replace_for_course(course_id=course["id"], rollups=rollups)
+    ActivityRepository().replace_for_course(
+        course_id=course["id"], learners=activity_compute(course_id=course["id"])
+    )
     return rollups

@@ -269,30 +269,32 @@ def test_analytics_are_still_permission_checked_on_a_hit(
     assert_error(client_for(other_instructor).get(url), 403)
 
 
-# v1.1: per-lesson figures come from rollups (test_rollups.py); the one progress aggregation left is
-# the count of recently active learners, on the (course_id, updated_at) index.
-def test_analytics_aggregation_is_hinted_to_the_course_updated_index(
+# v1.1: per-lesson figures come from rollups (test_rollups.py); the one aggregation left is the sum of
+# the course's last-active-hour buckets of the window (test_activity.py), on the (c, h) index. (It was a
+# count of distinct learners over the progress documents on the (course_id, updated_at) index.)
+def test_analytics_aggregation_is_hinted_to_the_course_hour_index(
     instructor, analytics_course, mongo_commands
 ):
     with mongo_commands.recording():
         analytics.course_analytics_compute(course=analytics_course)
 
-    hinted = [d for d in mongo_commands.documents if d.get("aggregate") == "progress"]
-    assert [d["hint"] for d in hinted] == ["course_updated_at"]
-    assert set(hinted[0]["pipeline"][0]["$match"]) == {"course_id", "updated_at", "preview", "retired"}
+    hinted = [d for d in mongo_commands.documents if "aggregate" in d]
+    assert [(d["aggregate"], d["hint"]) for d in hinted] == [("course_activity_hours", "course_hour")]
+    assert set(hinted[0]["pipeline"][0]["$match"]) == {"c", "h"}
 
 
 def test_analytics_without_the_hinted_index_run_unhinted(instructor, analytics_course, mongo_commands):
     expected = analytics.course_analytics_compute(course=analytics_course)
-    collection("progress").drop_index("course_updated_at")  # indexes not applied (yet)
+    collection("course_activity_hours").drop_index("course_hour")  # indexes not applied (yet)
 
     with mongo_commands.recording() as commands:
         got = analytics.course_analytics_compute(course=analytics_course)
 
     assert got == expected
-    progress_aggregates = [d for d in mongo_commands.documents if d.get("aggregate") == "progress"]
-    assert [d.get("hint") for d in progress_aggregates] == ["course_updated_at", None]
-    assert commands.count(("aggregate", "progress")) == 2
+    assert expected["active_learners_7d"] == 1
+    aggregates = [d for d in mongo_commands.documents if d.get("aggregate") == "course_activity_hours"]
+    assert [d.get("hint") for d in aggregates] == ["course_hour", None]
+    assert commands.count(("aggregate", "course_activity_hours")) == 2
 
 
 def test_openapi_says_how_old_analytics_may_be():

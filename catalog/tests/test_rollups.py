@@ -11,6 +11,8 @@ from django.db import connection
 from freezegun import freeze_time
 
 from catalog import analytics, services
+from catalog.repositories.activity import ActivityRepository
+from catalog.repositories.progress import Heartbeat, ProgressRepository, _record, _transition
 from catalog.repositories.rollups import RollupRepository
 from catalog.services.rollups import rollups_compute
 from learnstream.errors import NotFound, PermissionDenied
@@ -114,6 +116,10 @@ def test_rebuild_equals_incremental_after_a_random_concurrent_workload(
     incremental = _rollups(course)
     assert sum(r["starts"] for r in incremental.values()) > 0
     recomputed = rollups_compute(course=course)
+    activity_rebuilt = (
+        ActivityRepository().learners_for_course(course_id=course["id"]),
+        ActivityRepository().buckets_for_course(course_id=course["id"]),
+    )
     call_command("rebuild_rollups", course=[course["id"]], stdout=open("/dev/null", "w"))  # noqa: SIM115
     rebuilt = _rollups(course)
     assert rebuilt.keys() == incremental.keys() == recomputed.keys()
@@ -121,6 +127,80 @@ def test_rebuild_equals_incremental_after_a_random_concurrent_workload(
         exact = {k: v for k, v in row.items() if k != "percent_sum"}
         assert exact == {k: v for k, v in rebuilt[lesson_id].items() if k != "percent_sum"}, lesson_id
         assert row["percent_sum"] == pytest.approx(rebuilt[lesson_id]["percent_sum"]), lesson_id
+    # the learners' last active hours and their buckets too (rebuilt by the same command)
+    assert activity_rebuilt == (
+        ActivityRepository().learners_for_course(course_id=course["id"]),
+        ActivityRepository().buckets_for_course(course_id=course["id"]),
+    )
+    assert sum(activity_rebuilt[1].values()) == len(learners)
+
+
+def test_a_write_keeps_its_own_delta_whatever_lands_after_it(instructor, student, make_course, enroll):
+    """The read-back after SecantusDB's null answer to a colliding upsert finds the document after later
+    writes: the delta of ours must come from our record, not from the document's current state."""
+    course = make_course(instructor, durations=[100.0], publish=True)
+    enroll(student, course)
+    repo = ProgressRepository()
+
+    def beat(position: float) -> Heartbeat:
+        return Heartbeat(
+            user_id=student.id, lesson_id=course["lesson_ids"][0], course_id=course["id"], position=position,
+            segments=[], grid=1, duration=100.0, threshold=0.95, complete=False, preview=False,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+    first, second = beat(35.0), beat(72.0)
+    told = repo.advance(beat=first).transition
+    repo.advance(beat=second)
+    for position in (73.0, 74.0, 75.0):  # non-transitions: records of their own
+        repo.advance(beat=beat(position))
+    doc = repo.col.find_one({"user_id": student.id})
+
+    record = _record(doc, write_id=first.write_id)
+    assert record is not None
+    assert _transition(record) == told
+    assert told is not None
+    assert (told.started, told.deciles, told.percent) == (True, (1, 1, 1, 1, 0, 0, 0, 0, 0, 0), 35.0)
+    later = _transition(_record(doc, write_id=second.write_id) or {})
+    assert later is not None
+    assert (later.started, later.deciles, later.percent) == (False, (0, 0, 0, 0, 1, 1, 1, 1, 0, 0), 37.0)
+    assert [r["w"] for r in doc["_w"]][:2] == [first.write_id, second.write_id]
+    assert "_prev" not in doc
+
+
+@pytest.mark.django_db(transaction=True)
+def test_colliding_first_heartbeats_of_one_learner_on_one_lesson_count_exactly(
+    instructor, make_user, make_course, patient_mongo
+):
+    course = make_course(instructor, durations=[100.0], publish=True)
+    lesson_id = course["lesson_ids"][0]
+    learners = [make_user("student") for _ in range(2)]
+    for learner in learners:
+        services.enrollment_create(actor=Actor.of(learner), course_id=course["id"])
+    jobs = [(learner, 5.0 + 9.5 * i) for learner in learners for i in range(6)]
+    start = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def work(learner, position):
+        try:
+            start.wait(timeout=30)
+            services.progress_record(actor=Actor.of(learner), lesson_id=lesson_id, position=position)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=110)
+
+    assert errors == []
+    incremental = _rollups(course)[lesson_id]
+    assert incremental == rollups_compute(course=course)[lesson_id]
+    assert incremental["starts"] == 2
+    assert ActivityRepository().learners_for_course(course_id=course["id"]).keys() == {u.id for u in learners}
 
 
 def test_analytics_reads_do_not_grow_with_learners(
@@ -146,6 +226,6 @@ def test_analytics_reads_do_not_grow_with_learners(
     many, many_result = measure()
 
     assert [name for name, _ in few] == [name for name, _ in many] == ["find", "find", "aggregate"]
-    assert [coll for _, coll in many] == ["lessons", "lesson_rollups", "progress"]
+    assert [coll for _, coll in many] == ["lessons", "lesson_rollups", "course_activity_hours"]
     assert (few_result["enrollments"], many_result["enrollments"]) == (1, 31)
     assert [row["starts"] for row in many_result["lessons"]] == [31, 30, 30]
