@@ -810,6 +810,210 @@ def catalog_scale(system: System, *, repeat: int = 5) -> list[ScaleRun]:
     return runs
 
 
+# --- course analytics, uncached: 1 course / 10 learners vs 100,000 progress documents -----------------------
+ANALYTICS_DOCS = int(os.environ.get("LS_BENCH_ANALYTICS_DOCS", "100000"))
+ANALYTICS_SMALL_LEARNERS = 10
+ANALYTICS_REQUESTS = 30  # sequential uncached requests per course, interleaved small / large
+ANALYTICS_DURATION = 600.0
+
+
+@dataclass
+class AnalyticsRun:
+    label: str
+    learners: int
+    documents: int
+    timings_ms: list[float]
+    statuses: list[int]
+    active: int  # active_learners_7d of the first answer
+    expected_active: int
+
+    @property
+    def non200(self) -> int:
+        return sum(1 for s in self.statuses if s != 200)
+
+
+def progress_doc(
+    *, user_id: int, lesson_id: str, course_id: str, at: dt.datetime, rng: Any
+) -> dict[str, Any]:
+    """A progress document as the heartbeat pipeline leaves it (`catalog/repositories/progress.py`): the
+    watched union from 0, a fifth of them completed, `rolled` = what the rollups count, one write record."""
+    from bson import ObjectId
+
+    done = rng.random() < 0.2
+    furthest = ANALYTICS_DURATION if done else round(rng.uniform(0, ANALYTICS_DURATION), 3)
+    watched = round(ANALYTICS_DURATION * 0.95 if done else rng.uniform(0, furthest), 3)
+    coverage = watched / ANALYTICS_DURATION
+    return {
+        "user_id": user_id,
+        "lesson_id": ObjectId(lesson_id),
+        "course_id": ObjectId(course_id),
+        "position": furthest,
+        "max_position": furthest,
+        "segs": [[0.0, watched]] if watched else [],
+        "watched_seconds": watched,
+        "coverage": coverage,
+        "completed": done,
+        "completed_at": at if done else None,
+        "decile": min(9, int(furthest * 10 // ANALYTICS_DURATION)),
+        "cov_decile": min(10, int(coverage * 10)),
+        "rolled": {"watched": watched, "percent": 100.0 if done else furthest / ANALYTICS_DURATION * 100},
+        "beat_at": at,
+        "preview": False,
+        "created_at": at - dt.timedelta(hours=1),
+        "updated_at": at,
+        "_w": [{"w": secrets.token_hex(8), "t": False, "a0": at - dt.timedelta(minutes=1), "pv": False}],
+    }
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
+
+
+def analytics_scale(system: System, seed_: Seed) -> list[AnalyticsRun]:
+    """`GET courses/{id}/analytics` uncached (`CATALOG_ANALYTICS_CACHE_SECONDS=0` in the bench process; the
+    real view, middleware and exception handler through the Django test client, sequential requests) for
+    a course of 10 learners whose progress went through the real heartbeat path, and for a course of
+    `ANALYTICS_DOCS` progress documents (10 lessons; learners' last activity spread over 9 days). The
+    large course's documents are bulk-written in the shape the heartbeat pipeline writes, then
+    `rollups_rebuild` builds what the heartbeats would have maintained (lesson rollups, learners' last
+    active hours and their buckets), then 10 of its learners send real heartbeats on top. Both courses
+    are made through the API; lesson durations are set directly (Mux would set them)."""
+    import random
+
+    import pymongo
+    from bson import ObjectId
+    from django.conf import settings
+    from django.contrib.auth.hashers import make_password
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+    from accounts.tokens import issue_token_pair
+    from catalog import cache as catalog_cache
+    from catalog import services
+    from catalog.models import Enrollment, EnrollmentStatus
+    from catalog.repositories.base import collection
+    from catalog.repositories.progress import hour_of
+    from catalog.selectors.courses import course_get
+    from catalog.services.rollups import rollups_rebuild
+    from learnstream import mongo
+    from learnstream.permissions import Actor
+
+    owner = User.objects.get(pk=seed_.owner_id)
+    token = issue_token_pair(owner)[0]
+    base = f"http://127.0.0.1:{system.port}"
+    rng = random.Random(12)
+    now = dt.datetime.now(dt.UTC)
+
+    def api(method: str, path: str, body: Any, ok: int) -> Any:
+        reply = servers.http_request(method, base + path, json_body=body, token=token, timeout=60)
+        if reply.status != ok:
+            raise RuntimeError(f"{method} {path} answered {reply.status}: {reply.body[:300]!r}")
+        return reply.json()
+
+    def make_course(title: str, learners: int) -> tuple[str, list[str], list[Any]]:
+        body = {"title": title, "description": "Analytics bench.", "tags": ["bench"], "level": "beginner"}
+        cid = api("POST", "/api/v1/courses/", body, 201)["id"]
+        lesson_ids = [
+            api(
+                "POST",
+                f"/api/v1/courses/{cid}/lessons/",
+                {"title": f"Lesson {k + 1}", "description": "Bench lesson.", "is_preview": False},
+                201,
+            )["id"]
+            for k in range(LESSONS)
+        ]
+        api("POST", f"/api/v1/courses/{cid}/publish/", None, 200)
+        collection("lessons").update_many(
+            {"course_id": ObjectId(cid)}, {"$set": {"duration": ANALYTICS_DURATION}}
+        )
+        for lesson_id in lesson_ids:
+            catalog_cache.lesson_invalidate(lesson_id=lesson_id)
+        tag = uuid.uuid4().hex[:6]
+        users = User.objects.bulk_create(
+            [
+                User(email=f"analytics-{tag}-{n}@example.com", name=f"A {n}", password=make_password(None))
+                for n in range(learners)
+            ],
+            batch_size=2000,
+        )
+        Enrollment.objects.bulk_create(
+            [Enrollment(user_id=u.pk, course_id=cid, status=EnrollmentStatus.ACTIVE) for u in users],
+            batch_size=2000,
+        )
+        return cid, lesson_ids, users
+
+    def beat(user: Any, lesson_id: str, position: float) -> None:
+        services.progress_record(
+            actor=Actor.of(user), lesson_id=lesson_id, position=position, segments=[[0.0, position]]
+        )
+
+    log(f"analytics: a course of {ANALYTICS_SMALL_LEARNERS} learners through the heartbeat path")
+    small_id, small_lessons, small_users = make_course("Analytics small", ANALYTICS_SMALL_LEARNERS)
+    for user in small_users:
+        for lesson_id in small_lessons:
+            beat(user, lesson_id, 3.0)
+            beat(user, lesson_id, rng.uniform(4.0, 9.0))
+
+    learners = max(1, ANALYTICS_DOCS // LESSONS)
+    log(
+        f"analytics: a course of {learners:,} learners x {LESSONS} lessons = {learners * LESSONS:,} documents"
+    )
+    large_id, large_lessons, large_users = make_course("Analytics large", learners)
+    boundary = now - dt.timedelta(days=7)
+    last_seen: dict[int, dt.datetime] = {}
+    docs: list[dict[str, Any]] = []
+    for user in large_users:
+        last = now - dt.timedelta(seconds=rng.uniform(60, 9 * 86400))
+        if abs((last - boundary).total_seconds()) < 7200:  # keep clear of the window's edge
+            last -= dt.timedelta(hours=3)
+        last_seen[user.pk] = last
+        for k, lesson_id in enumerate(large_lessons):
+            at = last - dt.timedelta(minutes=7 * k)
+            docs.append(
+                progress_doc(user_id=user.pk, lesson_id=lesson_id, course_id=large_id, at=at, rng=rng)
+            )
+    db = mongo.get_db()
+    started = time.monotonic()
+    with pymongo.timeout(900):  # bulk seeding, not a request
+        for start in range(0, len(docs), 2000):
+            db.progress.insert_many(docs[start : start + 2000])
+    log(f"analytics: inserted {len(docs):,} progress documents in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    course = course_get(course_id=large_id)
+    assert course is not None
+    with mongo.maintenance_deadline():
+        rollups_rebuild(course=course)
+    log(f"analytics: rebuilt rollups and activity hours in {time.monotonic() - started:.0f} s")
+    for user in large_users[:10]:  # real heartbeats on top of the rebuilt figures
+        beat(user, large_lessons[0], 5.0)
+        last_seen[user.pk] = dt.datetime.now(dt.UTC)
+
+    small_label = f"1 course / {len(small_users)} learners"
+    runs = {
+        small_id: AnalyticsRun(small_label, len(small_users), len(small_users) * LESSONS, [], [], -1, -1),
+        large_id: AnalyticsRun(f"1 course / {learners:,} learners", learners, len(docs), [], [], -1, -1),
+    }
+    client = APIClient(HTTP_HOST="127.0.0.1")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    original = settings.CATALOG_ANALYTICS_CACHE_SECONDS
+    settings.CATALOG_ANALYTICS_CACHE_SECONDS = 0  # every request computes (the cache's miss path)
+    try:
+        window = hour_of(dt.datetime.now(dt.UTC) - dt.timedelta(days=7))
+        runs[small_id].expected_active = len(small_users)
+        runs[large_id].expected_active = sum(1 for t in last_seen.values() if hour_of(t) >= window)
+        for _ in range(ANALYTICS_REQUESTS):
+            for cid, run in runs.items():
+                started = time.perf_counter()
+                reply = client.get(f"/api/v1/courses/{cid}/analytics/", **auth)
+                run.timings_ms.append((time.perf_counter() - started) * 1000)
+                run.statuses.append(reply.status_code)
+                if run.active < 0 and reply.status_code == 200:
+                    run.active = int(reply.json()["active_learners_7d"])
+    finally:
+        settings.CATALOG_ANALYTICS_CACHE_SECONDS = original
+    return list(runs.values())
+
+
 def seed_owner_id() -> int:
     """Any id: the page's one PostgreSQL query (instructor names) finds no user and costs the same."""
     return 1
@@ -860,6 +1064,7 @@ def write_report(
     webhooks: WebhookRun | None,
     scale: list[ScaleRun],
     staff: StaffRun | None,
+    analytics: list[AnalyticsRun] | None = None,
 ) -> list[tuple[str, bool, str]]:
     lines = [
         "# Benchmarks",
@@ -1031,6 +1236,50 @@ def write_report(
                         f"{max(values):,.0f} ms",
                     )
                 )
+    if analytics:
+        small, large = analytics[0], analytics[-1]
+        lines += [
+            "",
+            "## Course analytics, uncached, at 10 learners and at 100,000 progress documents",
+            "",
+            f"`GET courses/{{id}}/analytics/` as the owner, {ANALYTICS_REQUESTS} sequential requests per",
+            "course (interleaved), `CATALOG_ANALYTICS_CACHE_SECONDS=0` in the bench process (the real view",
+            "through the Django test client; every request computes). The small course's progress went",
+            "through the heartbeat path; the large course's documents were bulk-written in the heartbeat's",
+            "shape, with `rollups_rebuild` building its rollups and learners' last active hours, and 10",
+            f"real heartbeats on top. The MongoDB deadline is {MONGO_DEADLINE_MS:,} ms.",
+            "",
+            "| course | progress documents | p50 ms | p95 ms | max ms | non-200 "
+            "| active_learners_7d (expected) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for run in analytics:
+            lines.append(
+                f"| {run.label} | {run.documents:,} | {med(run.timings_ms):.1f} | {p95(run.timings_ms):.1f} "
+                f"| {max(run.timings_ms):.1f} | {run.non200} | {run.active:,} ({run.expected_active:,}) |"
+            )
+        ratio = p95(large.timings_ms) / p95(small.timings_ms)
+        checks.append(
+            (
+                f"course analytics uncached p95 at {large.documents:,} documents within 2x of 10 learners",
+                ratio <= 2.0,
+                f"{p95(large.timings_ms):.1f} vs {p95(small.timings_ms):.1f} ms ({ratio:.2f}x)",
+            )
+        )
+        checks.append(
+            (
+                f"course analytics at {large.documents:,} documents: never a non-200",
+                large.non200 == 0 and small.non200 == 0,
+                f"{large.non200} of {len(large.statuses)} (small course: {small.non200})",
+            )
+        )
+        checks.append(
+            (
+                "course analytics: active_learners_7d exact at both sizes",
+                all(run.active == run.expected_active for run in analytics),
+                ", ".join(f"{run.active:,} of {run.expected_active:,}" for run in analytics),
+            )
+        )
     lines += ["", "## Target checks", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'} — {name}: {detail}" for name, ok, detail in checks]
     lines += [
@@ -1097,6 +1346,12 @@ def main() -> int:
     parser.add_argument(
         "--no-scale", dest="scale", action="store_false", help="skip the 1x/10x uncached list page phase"
     )
+    parser.add_argument(
+        "--no-analytics-scale",
+        dest="analytics_scale",
+        action="store_false",
+        help="skip the uncached course analytics phase (10 learners vs 100,000 progress documents)",
+    )
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     started = time.monotonic()
@@ -1156,6 +1411,14 @@ def main() -> int:
                     f"{run.courses} courses: "
                     + ", ".join(f"{k} {med(v):.0f} ms" for k, v in run.timings_ms.items())
                 )
+        analytics: list[AnalyticsRun] = []
+        if args.analytics_scale:
+            analytics = analytics_scale(system, seeded)
+            for run in analytics:
+                log(
+                    f"analytics {run.label}: p50 {med(run.timings_ms):.1f} p95 {p95(run.timings_ms):.1f} "
+                    f"max {max(run.timings_ms):.1f} ms, non-200 {run.non200}, active {run.active}"
+                )
         log("profiling four hot paths in-process")
         texts = profiles(seeded)
     finally:
@@ -1176,6 +1439,7 @@ def main() -> int:
         webhooks=webhooks,
         scale=scale,
         staff=staff,
+        analytics=analytics,
     )
     log(f"wrote {out}")
     for name, ok, detail in checks:
