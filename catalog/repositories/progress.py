@@ -534,6 +534,18 @@ class ProgressRepository:
             found.setdefault(str(doc["course_id"]), set()).add(str(doc["lesson_id"]))
         return found
 
+    def delete_retired_for_lesson(self, *, lesson_id: str) -> list[int]:
+        """Delete the lesson's retired (unenrolled learners') non-preview documents, one by one so each is
+        deleted as retired exactly once whatever a concurrent re-enroll flips; returns their users. One
+        round trip per such document, plus the read."""
+        match: Document = {"lesson_id": oid(lesson_id), "retired": True, "preview": {"$ne": True}}
+        users: list[int] = []
+        for found in list(self.col.find(match, {"_id": 1})):
+            doc = self.col.find_one_and_delete({"_id": found["_id"], **match}, projection={"user_id": 1})
+            if doc is not None:
+                users.append(int(doc["user_id"]))
+        return users
+
     def delete_for_lesson(self, *, lesson_id: str) -> int:
         return self.col.delete_many({"lesson_id": oid(lesson_id)}).deleted_count
 

@@ -12,6 +12,7 @@ from catalog.repositories.rollups import RollupRepository
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import MAX_LESSONS_PER_COURSE
 from catalog.services.common import archived, now
+from catalog.services.rollups import activity_lesson_deleting
 from catalog.services.sections import check_section, lesson_place, lessons_reorder
 from catalog.types import Course, Lesson
 from catalog.video.deletion import video_delete_for_lesson
@@ -128,6 +129,7 @@ def lesson_delete(*, lesson: Lesson, course: Course) -> None:
                 details={"lessons": ["The last lesson of a published course cannot be deleted."]},
             )
     LessonRepository().delete(lesson_id=lesson["id"])
+    activity_lesson_deleting(course_id=course["id"], lesson_id=lesson["id"])
     ProgressRepository().delete_for_lesson(lesson_id=lesson["id"])
     RollupRepository().delete_for_lesson(lesson_id=lesson["id"])
     catalog_cache.lesson_invalidate(lesson_id=lesson["id"])

@@ -58,6 +58,19 @@ def activity_touched(*, course_id: str, user_id: int, hour: datetime) -> None:
         activity.apply(course_id=course_id, changes=[change])
 
 
+def activity_lesson_deleting(*, course_id: str, lesson_id: str) -> None:
+    """Before a lesson's progress is deleted: its retired documents leave their learners' retired counts,
+    so a learner who re-enrolls later counts again (`catalog/repositories/activity.py`). Their last
+    active hour stays: they were active then."""
+    activity = ActivityRepository()
+    changes = []
+    for user_id in ProgressRepository().delete_retired_for_lesson(lesson_id=lesson_id):
+        change = activity.add_retired(course_id=course_id, user_id=user_id, count=-1)
+        if change is not None:
+            changes.append(change)
+    activity.apply(course_id=course_id, changes=changes)
+
+
 def activity_compute(*, course_id: str) -> dict[int, State]:
     """Every learner's last active hour and retired documents, recomputed from the progress documents."""
     found = ProgressRepository().learner_activity_for_course(course_id=course_id)

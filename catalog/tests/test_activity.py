@@ -175,3 +175,29 @@ def test_concurrent_first_heartbeats_of_one_learner_count_once(
     hours = {state.hour for state in learned.values()}
     assert sum(ActivityRepository().buckets_for_course(course_id=course["id"]).values()) == 3
     assert len(hours) in (1, 2)  # all in the current hour (two if the test straddled an hour boundary)
+
+
+def test_deleting_a_lesson_keeps_an_unenrolled_learner_countable_on_return(
+    client_for, instructor, student, make_course, enroll
+):
+    course = make_course(instructor, durations=[100.0, 100.0], publish=True)
+    first, second = course["lesson_ids"]
+    enroll(student, course)
+    with freeze_time(NOW) as clock:
+        _beat(student, first)
+        clock.tick(60)
+        _beat(student, second)
+        services.enrollment_cancel(actor=Actor.of(student), course_id=course["id"])
+        retired = ActivityRepository().learners_for_course(course_id=course["id"])[student.id]
+
+        response = client_for(instructor).delete(f"/api/v1/lessons/{first}/")
+        assert response.status_code == 204
+        services.enrollment_create(actor=Actor.of(student), course_id=course["id"])
+
+        assert retired == State(hour=hour_of(NOW), retired=2)
+        assert _active(course) == 1
+        learners = ActivityRepository().learners_for_course(course_id=course["id"])
+        assert learners == {student.id: State(hour=hour_of(NOW), retired=0)}
+        _rebuild(course)
+        assert ActivityRepository().learners_for_course(course_id=course["id"]) == learners
+        assert ActivityRepository().buckets_for_course(course_id=course["id"]) == {hour_of(NOW): 1}

@@ -12,9 +12,9 @@ class Command(BaseCommand):
     help = (
         "Recompute the lesson rollups and the learners' last active hours behind course analytics from the "
         "progress documents (all courses, or those given with --course). Run it once after upgrading to "
-        "the activity hours, after restoring progress from a backup, after deleting lessons, or if an "
-        "update was lost to an outage; heartbeats landing while a course is rebuilt may be missed until "
-        "the next rebuild, so prefer a quiet moment."
+        "the activity hours, after restoring progress from a backup, or if an update was lost to an "
+        "outage; heartbeats landing while a course is rebuilt may be missed until the next rebuild, so "
+        "prefer a quiet moment."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
