@@ -11,7 +11,9 @@ from django.db import connection
 from freezegun import freeze_time
 
 from catalog import analytics, services
+from catalog.indexes import ensure_indexes
 from catalog.repositories.activity import ActivityRepository, State
+from catalog.repositories.base import collection
 from catalog.repositories.progress import hour_of
 from learnstream.permissions import Actor
 
@@ -201,3 +203,35 @@ def test_deleting_a_lesson_keeps_an_unenrolled_learner_countable_on_return(
         _rebuild(course)
         assert ActivityRepository().learners_for_course(course_id=course["id"]) == learners
         assert ActivityRepository().buckets_for_course(course_id=course["id"]) == {hour_of(NOW): 1}
+
+
+def test_rebuild_repairs_lost_activity_writes_and_the_indexes_are_declared(
+    instructor, make_user, make_course, enroll
+):
+    assert {"course_activity.course", "course_activity_hours.course_hour"} <= set(ensure_indexes())
+    course = make_course(instructor, durations=[100.0, 100.0], publish=True)
+    ann, ben = make_user("student"), make_user("student")
+    for user in (ann, ben):
+        enroll(user, course)
+    with freeze_time(NOW) as clock:
+        _beat(ann, course["lesson_ids"][0])
+        clock.tick(3600)
+        _beat(ben, course["lesson_ids"][1])
+        _beat(instructor, course["lesson_ids"][1])
+        expected = (
+            ActivityRepository().learners_for_course(course_id=course["id"]),
+            ActivityRepository().buckets_for_course(course_id=course["id"]),
+        )
+        # a crash between the progress write and the activity writes (or data from before them)
+        collection("course_activity").delete_many({})
+        collection("course_activity_hours").update_many({}, {"$inc": {"n": 5}})
+        assert _active(course) == 12
+
+        _rebuild(course)
+
+        assert _active(course) == 2
+        assert expected == (
+            ActivityRepository().learners_for_course(course_id=course["id"]),
+            ActivityRepository().buckets_for_course(course_id=course["id"]),
+        )
+        assert expected[1] == {hour_of(NOW): 1, hour_of(NOW + timedelta(hours=1)): 1}
