@@ -89,11 +89,13 @@ def course_list_key(*, query_parts: tuple[str, ...], offset: int, limit: int) ->
 
 
 def course_detail_key(course_id: str) -> str:
-    return catalog_key("detail", course_id)
+    """The course detail page (its wire form and access fields)."""
+    return catalog_key("detail-page", course_id)
 
 
 def course_lessons_key(*, course_id: str, offset: int, limit: int) -> str:
-    return catalog_key("lessons", course_id, str(offset), str(limit))
+    """One page of a course's lessons (wire form and access fields)."""
+    return catalog_key("lessons-page", course_id, str(offset), str(limit))
 
 
 def enrollment_key(user_id: int, course_id: str) -> str:

@@ -45,8 +45,8 @@ def test_cached_public_pages_cost_one_redis_round_trip_and_nothing_else(
     urls = ["/api/v1/courses/", f"/api/v1/courses/{course['id']}", f"/api/v1/courses/{course['id']}/lessons/"]
     warm = [api_client.get(url).json() for url in urls]
     list_key = _list_key()
-    detail_key = catalog_cache.catalog_key("detail", course["id"])
-    lessons_key = catalog_cache.catalog_key("lessons", course["id"], "0", "20")
+    detail_key = catalog_cache.course_detail_key(course["id"])
+    lessons_key = catalog_cache.course_lessons_key(course_id=course["id"], offset=0, limit=20)
 
     with (
         django_assert_num_queries(0),
@@ -63,6 +63,26 @@ def test_cached_public_pages_cost_one_redis_round_trip_and_nothing_else(
         ["MGET", f"ls:1:{GEN}", f"ls:1:{detail_key}"],
         ["MGET", f"ls:1:{GEN}", f"ls:1:{lessons_key}"],
     ]
+
+
+def test_detail_and_lessons_caches_keep_the_wire_form_so_a_hit_is_not_serialised_again(
+    api_client, instructor, make_course
+):
+    course = make_course(instructor, lessons=2, publish=True, title="Wire detail")
+
+    detail = api_client.get(f"/api/v1/courses/{course['id']}/").json()
+    lessons = api_client.get(f"/api/v1/courses/{course['id']}/lessons/").json()
+
+    detail_entry = cache.get(catalog_cache.course_detail_key(course["id"]))["value"]
+    lessons_entry = cache.get(catalog_cache.course_lessons_key(course_id=course["id"], offset=0, limit=20))
+    # Exactly the response bodies, JSON-ready, plus the two fields the object permission reads.
+    assert detail_entry == {"owner_id": instructor.pk, "status": "published", "data": detail}
+    assert isinstance(detail_entry["data"]["created_at"], str)
+    assert lessons_entry["value"] == {
+        "owner_id": instructor.pk,
+        "status": "published",
+        "data": {"total": 2, "items": lessons["results"]},
+    }
 
 
 def test_the_list_cache_keeps_the_wire_form_so_a_hit_is_not_serialised_again(

@@ -1,13 +1,16 @@
 """What every catalog view shares: per-action serializers and permissions, selector pagination, the
 operator-key guard, the stale-cache header and loading a course with its object permission."""
 
-from typing import Any
+import json
+from typing import Any, TypedDict
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from catalog.pagination import SelectorPagination
 from catalog.selectors.courses import course_get
@@ -26,6 +29,27 @@ STALE_HEADER = OpenApiParameter(
     response=True,
     description="`1` when MongoDB was unreachable and this page came from the cache's last copy.",
 )
+
+
+def mark_stale(response: Response, stale: bool) -> Response:
+    """Flag a page served from the cache's last copy while MongoDB was unreachable (`STALE_HEADER`)."""
+    if stale:
+        response["X-Catalog-Stale"] = "1"
+    return response
+
+
+class RenderedPage(TypedDict):
+    """A public page as the cache keeps it: its wire form, rendered once per cache fill, and the two
+    fields its object permission needs. A hit goes straight to the response, with no serializer run."""
+
+    owner_id: int
+    status: str
+    data: Any  # plain JSON data (dicts, lists, str, numbers)
+
+
+def rendered_page(*, owner_id: int, status: str, data: Any) -> RenderedPage:
+    """`data` (a serializer's output) reduced to plain JSON data, so it pickles small and renders fast."""
+    return {"owner_id": owner_id, "status": status, "data": json.loads(JSONRenderer().render(data))}
 
 
 class CatalogViewSet(viewsets.ViewSet):
@@ -52,6 +76,11 @@ class CatalogViewSet(viewsets.ViewSet):
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
         kwargs.setdefault("context", {"request": self.request, "view": self})
         return self.get_serializer_class()(*args, **kwargs)
+
+    @staticmethod
+    def renders_forms(request: Request) -> bool:
+        """Whether this response goes to the browsable API (which builds forms from serializers)."""
+        return getattr(request.accepted_renderer, "format", None) == "api"
 
     @property
     def paginator(self) -> SelectorPagination:

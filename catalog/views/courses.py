@@ -15,7 +15,7 @@ from catalog import cache as catalog_cache
 from catalog import services
 from catalog.permissions import CourseAuthorOrReadOnly, CourseEditable, CourseReadable
 from catalog.selectors import courses as course_selectors
-from catalog.selectors.courses import CourseDetail, CourseListParams
+from catalog.selectors.courses import CourseListParams
 from catalog.serializers import (
     DEFAULT_COURSE_ORDERING,
     CourseListQuerySerializer,
@@ -24,7 +24,7 @@ from catalog.serializers import (
     StaffEnrollmentJsonSerializer,
 )
 from catalog.types import ENROLLMENT_POLICY_FIELDS
-from catalog.views.base import ID_PARAM, STALE_HEADER
+from catalog.views.base import ID_PARAM, STALE_HEADER, RenderedPage, mark_stale, rendered_page
 from catalog.views.learning import CourseLearnerActions
 from catalog.views.lessons import CourseLessonActions
 from catalog.views.sections import CourseSectionActions
@@ -58,13 +58,22 @@ def course_list_query(query_params: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def _detail_response(detail: Any, *, status_code: int = 200, stale: bool = False) -> Response:
+def course_detail_page_compute(course_id: str) -> tuple[RenderedPage | None, bool]:
+    """For the page cache: the course detail in its wire form (None when missing), and whether every
+    viewer may share it (published courses)."""
+    detail, cacheable = course_selectors.course_detail_compute(course_id=course_id)
+    if detail is None:
+        return None, False
+    page = rendered_page(
+        owner_id=detail["owner_id"], status=detail["status"], data=CourseSerializer(detail).data
+    )
+    return page, cacheable
+
+
+def _detail_response(detail: Any, *, status_code: int = 200) -> Response:
     data = CourseSerializer(detail).data
     # A plain dict after a create: the browsable API then shows a fresh create form, not the new object.
-    response = Response(dict(data) if status_code == status.HTTP_201_CREATED else data, status=status_code)
-    if stale:
-        response["X-Catalog-Stale"] = "1"
-    return response
+    return Response(dict(data) if status_code == status.HTTP_201_CREATED else data, status=status_code)
 
 
 class CourseViewSet(
@@ -164,13 +173,19 @@ class CourseViewSet(
     )
     def retrieve(self, request: Request, id: str) -> Response:
         read = catalog_cache.cached_read(
-            catalog_cache.course_detail_key(id), lambda: course_selectors.course_detail_compute(course_id=id)
+            catalog_cache.course_detail_key(id), lambda: course_detail_page_compute(id)
         )
-        detail: CourseDetail | None = read.value
-        if detail is None:
+        page: RenderedPage | None = read.value
+        if page is None:
             raise NotFound()
-        self.check_object_permissions(request, detail)
-        return _detail_response(detail, stale=read.stale)
+        self.check_object_permissions(request, page)
+        if self.renders_forms(request):
+            # The browsable API builds its edit form from the serializer's instance: render from the
+            # stored course (an editor's page, not the hot path).
+            detail = course_selectors.course_detail_compute(course_id=id)[0]
+            if detail is not None:
+                return _detail_response(detail)
+        return mark_stale(Response(page["data"]), read.stale)
 
     def _update(self, request: Request, id: str, *, partial: bool) -> Response:
         course = self.load_course(id)

@@ -15,7 +15,6 @@ from catalog import services
 from catalog.permissions import CourseEditable, CourseReadable
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import (
-    CourseLessons,
     LessonView,
     course_lessons_compute,
     course_order,
@@ -30,7 +29,7 @@ from catalog.serializers import (
     ReorderSerializer,
 )
 from catalog.types import Course, Lesson
-from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet
+from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet, RenderedPage, rendered_page
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
 
@@ -43,6 +42,23 @@ def lesson_instance(view: LessonView, course: Course) -> dict[str, Any]:
     """The course's owner and status ride along so the browsable API's form check can run the course's
     object permission on this instance; the serializer ignores them."""
     return {**view, "owner_id": course["owner_id"], "status": course["status"]}
+
+
+def course_lessons_page_compute(
+    *, course_id: str, offset: int, limit: int
+) -> tuple[RenderedPage | None, bool]:
+    """For the page cache: one page of the course's lessons in wire form (None when the course is
+    missing), and whether every viewer may share it."""
+    lessons, cacheable = course_lessons_compute(course_id=course_id, offset=offset, limit=limit)
+    if lessons is None:
+        return None, False
+    items = LessonSerializer(lessons["items"], many=True).data
+    page = rendered_page(
+        owner_id=lessons["owner_id"],
+        status=lessons["status"],
+        data={"total": lessons["total"], "items": items},
+    )
+    return page, cacheable
 
 
 class CourseLessonActions(CatalogViewSet):
@@ -69,18 +85,14 @@ class CourseLessonActions(CatalogViewSet):
         window = self.paginator.window(request)
         read = catalog_cache.cached_read(
             catalog_cache.course_lessons_key(course_id=id, offset=window.offset, limit=window.limit),
-            lambda: course_lessons_compute(course_id=id, offset=window.offset, limit=window.limit),
+            lambda: course_lessons_page_compute(course_id=id, offset=window.offset, limit=window.limit),
         )
-        page: CourseLessons | None = read.value
+        page: RenderedPage | None = read.value
         if page is None:
             raise NotFound()
         self.check_object_permissions(request, page)
         return self.paginator.page_response(
-            request,
-            window,
-            total=page["total"],
-            data=LessonSerializer(page["items"], many=True).data,
-            stale=read.stale,
+            request, window, total=page["data"]["total"], data=page["data"]["items"], stale=read.stale
         )
 
     @extend_schema(

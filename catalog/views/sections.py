@@ -24,7 +24,7 @@ from catalog.serializers import (
 )
 from catalog.services.common import now
 from catalog.types import Course
-from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet
+from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet, mark_stale
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
 
@@ -67,12 +67,6 @@ def _section_body(course: Course, section_id: str) -> dict[str, Any]:
     raise NotFound("No such section.")
 
 
-def _stale(response: Response, stale: bool) -> Response:
-    if stale:
-        response["X-Catalog-Stale"] = "1"
-    return response
-
-
 class CourseSectionActions(CatalogViewSet):
     """`courses/{id}/sections/`, `courses/{id}/sections/reorder`, `courses/{id}/curriculum` (mixed into
     `CourseViewSet`)."""
@@ -107,7 +101,7 @@ class CourseSectionActions(CatalogViewSet):
     @action(detail=True, methods=["get"], url_path="sections", pagination_class=None)
     def sections(self, request: Request, id: str) -> Response:
         curriculum, stale = self._curriculum(request, id)
-        return _stale(Response(SectionSerializer(section_views(curriculum), many=True).data), stale)
+        return mark_stale(Response(SectionSerializer(section_views(curriculum), many=True).data), stale)
 
     @extend_schema(
         summary="Add a section",
@@ -152,7 +146,7 @@ class CourseSectionActions(CatalogViewSet):
     def curriculum(self, request: Request, id: str) -> Response:
         curriculum, stale = self._curriculum(request, id)
         seen = curriculum_for(actor=self.actor, page=curriculum, now=now())
-        return _stale(Response({"sections": seen["sections"], "unsectioned": seen["unsectioned"]}), stale)
+        return mark_stale(Response({"sections": seen["sections"], "unsectioned": seen["unsectioned"]}), stale)
 
 
 class SectionViewSet(CatalogViewSet):
