@@ -21,6 +21,9 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    another course) lets one MGET fetch both. For release rules (catalog/release.py): a learner's set of
    completed lessons in a course. It may miss a recent completion (completions are final, so it can only
    under-report): a lock decided from it is confirmed against MongoDB before it refuses anything.
+   Playback's lesson context (lesson, video, course status and owner, release rules) is kept like a
+   public page, under the catalog generation, and read with the generation and the enrollment in one
+   MGET (`lesson_context_cached`): warm playback reads no MongoDB.
 3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
 4. The upload quota counter (in the fail-closed "ratelimit" cache).
 5. Transcripts: the plain text of a caption track, per track id. A track's text never changes (a
@@ -42,7 +45,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 
-from catalog.types import EnrollmentState, LessonAccess
+from catalog.types import EnrollmentState, LessonAccess, LessonContext
 from learnstream.counters import fixed_window_incr
 from learnstream.errors import STORE_OUTAGES
 
@@ -112,6 +115,10 @@ def analytics_key(course_id: str) -> str:
 
 def curriculum_key(course_id: str) -> str:
     return catalog_key("curriculum", course_id)
+
+
+def lesson_context_key(lesson_id: str) -> str:
+    return f"catalog:lesson-context:{lesson_id}"
 
 
 def completed_lessons_key(user_id: int, course_id: str) -> str:
@@ -337,22 +344,22 @@ _LESSON_COURSE_MAX = 20_000
 _lesson_course: dict[str, str] = {}
 
 
-def _remember_course_of(access: LessonAccess) -> None:
+def _remember_course_of(*, lesson_id: str, course_id: str) -> None:
     if len(_lesson_course) >= _LESSON_COURSE_MAX:
         _lesson_course.clear()
-    _lesson_course[access["lesson_id"]] = access["course_id"]
+    _lesson_course[lesson_id] = course_id
 
 
 def lesson_access_cached(*, lesson_id: str) -> LessonAccess | None:
     access: LessonAccess | None = cache.get(lesson_access_key(lesson_id))
     if access is not None:
-        _remember_course_of(access)
+        _remember_course_of(lesson_id=access["lesson_id"], course_id=access["course_id"])
     return access
 
 
 def lesson_access_remember(access: LessonAccess) -> None:
     cache.set(lesson_access_key(access["lesson_id"]), access, timeout=enrollment_seconds())
-    _remember_course_of(access)
+    _remember_course_of(lesson_id=access["lesson_id"], course_id=access["course_id"])
 
 
 def lesson_access_and_enrollment_cached(
@@ -366,6 +373,42 @@ def lesson_access_and_enrollment_cached(
     access_key, enrollment = lesson_access_key(lesson_id), enrollment_key(user_id, course_id)
     found = cache.get_many([access_key, enrollment])
     return course_id, found.get(access_key), _enrollment_state(found.get(enrollment))
+
+
+def lesson_context_cached(
+    *, lesson_id: str, user_id: int | None
+) -> tuple[Any, LessonContext | None, EnrollmentState | None]:
+    """(catalog generation, the lesson's cached playback context, `user_id`'s cached enrollment answer
+    in its course) in one round trip (MGET); None for what is not cached. The context is the playback
+    read (lesson, video, course status and owner, release rules): it is kept like a public page, under
+    the catalog generation, so every catalog write (lesson, video, course, layout) retires it at once.
+    The enrollment is asked for once this process knows the lesson's course."""
+    keys = [GENERATION_KEY, lesson_context_key(lesson_id)]
+    course_id = _lesson_course.get(lesson_id)
+    if course_id is not None and user_id is not None:
+        keys.append(enrollment_key(user_id, course_id))
+    found = cache.get_many(keys)
+    generation, entry = found.get(GENERATION_KEY), found.get(keys[1])
+    if generation is None:
+        generation = _start_generation()
+    context = entry["context"] if entry is not None and entry.get("generation") == generation else None
+    if context is not None and context.course_id != course_id:
+        return generation, context, None  # the enrollment asked for (if any) was not this course's
+    enrollment = _enrollment_state(found.get(keys[2])) if len(keys) == 3 else None
+    return generation, context, enrollment
+
+
+def lesson_context_remember(context: LessonContext, *, generation: Any) -> None:
+    """Keep a context read under `generation` (read before MongoDB was): stale once the generation
+    moves. Fresh for the catalog TTL at most, the backstop for an invalidation lost with Redis down."""
+    if generation is None:  # Redis unreachable: nothing to store into
+        return
+    cache.set(
+        lesson_context_key(context.lesson_id),
+        {"generation": generation, "context": context},
+        timeout=fresh_seconds(),
+    )
+    _remember_course_of(lesson_id=context.lesson_id, course_id=context.course_id)
 
 
 def lesson_invalidate(*, lesson_id: str) -> None:

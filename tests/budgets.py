@@ -27,7 +27,8 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "course_detail_cached": (0, 0, 1),
     "enroll_first": (2, 1, 3),  # existing row? insert; the course must be published
     "enroll_again": (1, 1, 3),
-    "lesson_playback": (0, 1, 2),  # issue 4: no PostgreSQL, one MongoDB read
+    # issue 4: no PostgreSQL, at most one MongoDB read; warm: context + enrollment in one MGET, revocation
+    "lesson_playback": (0, 0, 2),
     "progress_heartbeat": (0, 1, 2),  # issue 3: no PostgreSQL, one MongoDB upsert
     # issue 12: with watched segments still one upsert (the union merges inside it) unless a transition
     "progress_heartbeat_segments": (0, 1, 2),

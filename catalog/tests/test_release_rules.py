@@ -215,7 +215,7 @@ def test_bad_release_rule_input_is_400(client_for, instructor, make_course):
     assert collection("lessons").find_one({"_id": oid(lesson)})["available_after_days"] is None
 
 
-def test_hot_paths_with_release_rules_stay_at_zero_pg_and_one_mongo_when_warm(
+def test_hot_paths_with_release_rules_stay_at_zero_pg_and_at_most_one_mongo_when_warm(
     client_for, instructor, student, make_course, enroll, mongo_commands, django_assert_num_queries
 ):
     course = _sequential(instructor, make_course, client_for)
@@ -235,4 +235,4 @@ def test_hot_paths_with_release_rules_stay_at_zero_pg_and_one_mongo_when_warm(
         assert learner.get(f"/api/v1/lessons/{l2}/playback").status_code == 409
 
     assert [name for name, _ in beat] == ["findAndModify"]
-    assert [name for name, _ in play] == ["aggregate"]
+    assert [name for name, _ in play] == []  # the lesson's context is cached (catalog/cache.py)

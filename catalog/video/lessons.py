@@ -1,8 +1,9 @@
 """The lesson a video request is about, read in one round trip and checked with `catalog.access`."""
 
 from catalog import access
+from catalog import cache as catalog_cache
 from catalog.repositories.lessons import LessonRepository
-from catalog.types import LessonContext
+from catalog.types import EnrollmentState, LessonContext
 from learnstream.errors import Conflict
 from learnstream.permissions import Actor
 
@@ -36,3 +37,18 @@ def lesson_for_video_change(*, actor: Actor, lesson_id: str) -> LessonContext:
     if context.course_status == "archived":
         raise Conflict("The course is archived.")
     return context
+
+
+def lesson_for_viewer(
+    *, lesson_id: str, user_id: int | None
+) -> tuple[LessonContext | None, EnrollmentState | None]:
+    """The playback read: the lesson's context and, when cached, the viewer's enrollment answer in its
+    course (None: ask `enrollment_state`). Warm, both come from one Redis round trip; the context is
+    re-read from MongoDB (one aggregate) after any catalog write (`catalog.cache.lesson_context_cached`)."""
+    cached = catalog_cache.lesson_context_cached(lesson_id=lesson_id, user_id=user_id)
+    generation, context, enrollment = cached
+    if context is None:
+        context = LessonRepository().video_context(lesson_id=lesson_id)
+        if context is not None and context.course_status is not None:
+            catalog_cache.lesson_context_remember(context, generation=generation)
+    return context, enrollment

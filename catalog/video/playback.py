@@ -1,8 +1,8 @@
 """Who may watch a lesson, and their signed playback URLs.
 
-The hot path of the product: one MongoDB read (lesson + course in one aggregate), the enrollment from
-the Redis-cached selector, no PostgreSQL query, no Mux API call (tokens are signed locally by
-`streaming.signing`).
+The hot path of the product. Warm: the lesson's context and the viewer's enrollment from one Redis
+round trip, no MongoDB or PostgreSQL query, no Mux API call (tokens are signed locally by
+`streaming.signing`). After a catalog write, one MongoDB read (lesson + course in one aggregate).
 """
 
 from dataclasses import dataclass
@@ -10,12 +10,11 @@ from typing import Any
 
 from catalog import access
 from catalog.policy import EnrollmentExpired
-from catalog.repositories.lessons import LessonRepository
 from catalog.selectors import enrollment_state
 from catalog.selectors.release import LessonRules, require_lesson_open
 from catalog.services.common import now
-from catalog.types import LessonContext
-from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of
+from catalog.types import EnrollmentState, LessonContext
+from catalog.video.lessons import LESSON_NOT_FOUND, course_ref_of, lesson_for_viewer
 from catalog.video.state import STATUS_ERRORED, STATUS_NONE
 from catalog.video.tracks import ready_download, ready_tracks
 from learnstream.errors import Conflict, NotAuthenticated, NotFound
@@ -23,10 +22,13 @@ from learnstream.permissions import Actor
 from streaming.signing import PlaybackGrant, playback_grant
 
 
-def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
+def playback_access_check(
+    *, actor: Actor, context: LessonContext, enrollment: EnrollmentState | None = None
+) -> bool:
     """Who may watch: the course's editors, enrolled learners (an expired enrollment → 403
-    `enrollment_expired`); anyone for a preview lesson of a published course. Returns whether the
-    caller manages the course (owner or admin)."""
+    `enrollment_expired`); anyone for a preview lesson of a published course. `enrollment`: the
+    caller's answer when the cache already gave it. Returns whether the caller manages the course
+    (owner or admin)."""
     course = access.require_visible(actor, course_ref_of(context), not_found=LESSON_NOT_FOUND)
     if access.can_edit(actor, owner_id=course.owner_id):
         return True
@@ -34,7 +36,7 @@ def playback_access_check(*, actor: Actor, context: LessonContext) -> bool:
         return False
     if actor.id is None:
         raise NotAuthenticated("Sign in and enroll to watch this lesson.")
-    state = enrollment_state(user_id=actor.id, course_id=context.course_id)
+    state = enrollment or enrollment_state(user_id=actor.id, course_id=context.course_id)
     if state == "expired":
         raise EnrollmentExpired()
     access.require_learner(
@@ -63,10 +65,10 @@ class LessonPlayback:
 
 
 def playback_for_lesson(*, actor: Actor, lesson_id: str) -> LessonPlayback:
-    context = LessonRepository().video_context(lesson_id=lesson_id)
+    context, enrollment = lesson_for_viewer(lesson_id=lesson_id, user_id=actor.id)
     if context is None:
         raise NotFound(LESSON_NOT_FOUND)
-    manages = playback_access_check(actor=actor, context=context)
+    manages = playback_access_check(actor=actor, context=context, enrollment=enrollment)
     require_lesson_open(actor=actor, rules=LessonRules.of_context(context), now=now())
     playback_id = context.video.get("playback_id")
     if not playback_id:
