@@ -23,7 +23,8 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    under-report): a lock decided from it is confirmed against MongoDB before it refuses anything.
    Playback's lesson context (lesson, video, course status and owner, release rules) is kept like a
    public page, under the catalog generation, and read with the generation and the enrollment in one
-   MGET (`lesson_context_cached`): warm playback reads no MongoDB.
+   MGET (`lesson_context_cached`): warm playback reads no MongoDB. Enrolling reads the stored course
+   the same way (`course_cached`), with the caller's enrollment answer.
 3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
 4. The upload quota counter (in the fail-closed "ratelimit" cache).
 5. Transcripts: the plain text of a caption track, per track id. A track's text never changes (a
@@ -45,7 +46,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import transaction
 
-from catalog.types import EnrollmentState, LessonAccess, LessonContext
+from catalog.types import Course, EnrollmentState, LessonAccess, LessonContext
 from learnstream.counters import fixed_window_incr
 from learnstream.errors import STORE_OUTAGES
 
@@ -115,6 +116,10 @@ def analytics_key(course_id: str) -> str:
 
 def curriculum_key(course_id: str) -> str:
     return catalog_key("curriculum", course_id)
+
+
+def course_key(course_id: str) -> str:
+    return f"catalog:course:{course_id}"
 
 
 def lesson_context_key(lesson_id: str) -> str:
@@ -375,40 +380,59 @@ def lesson_access_and_enrollment_cached(
     return course_id, found.get(access_key), _enrollment_state(found.get(enrollment))
 
 
+# Entries kept under the catalog generation (like the public pages, without their recompute lock: these
+# are one small read each): valid while no catalog write happened since they were read.
+def _generation_read(key: str, *extra: str) -> tuple[Any, Any, dict[str, Any]]:
+    """(current generation, the value kept at `key` under it or None, the raw values of the `extra`
+    keys) in one MGET. The generation is read with the entry, before any MongoDB read of the caller."""
+    found = cache.get_many([GENERATION_KEY, key, *extra])
+    generation = found.get(GENERATION_KEY)
+    if generation is None:
+        generation = _start_generation()
+    entry = found.get(key)
+    value = entry["value"] if entry is not None and entry.get("generation") == generation else None
+    return generation, value, found
+
+
+def _generation_store(key: str, value: Any, *, generation: Any) -> None:
+    """Keep `value` (read after `generation` was) until the next catalog write, at most the catalog TTL
+    (the backstop for an invalidation lost while Redis was unreachable)."""
+    if generation is None:  # Redis unreachable: nothing to store into
+        return
+    cache.set(key, {"value": value, "generation": generation}, timeout=fresh_seconds())
+
+
 def lesson_context_cached(
     *, lesson_id: str, user_id: int | None
 ) -> tuple[Any, LessonContext | None, EnrollmentState | None]:
     """(catalog generation, the lesson's cached playback context, `user_id`'s cached enrollment answer
-    in its course) in one round trip (MGET); None for what is not cached. The context is the playback
-    read (lesson, video, course status and owner, release rules): it is kept like a public page, under
-    the catalog generation, so every catalog write (lesson, video, course, layout) retires it at once.
-    The enrollment is asked for once this process knows the lesson's course."""
-    keys = [GENERATION_KEY, lesson_context_key(lesson_id)]
+    in its course) in one round trip; None for what is not cached. The context (lesson, video, course
+    status and owner, release rules) is kept under the catalog generation, so every catalog write
+    (lesson, video, course, layout) retires it at once. The enrollment is asked for once this process
+    knows the lesson's course."""
     course_id = _lesson_course.get(lesson_id)
-    if course_id is not None and user_id is not None:
-        keys.append(enrollment_key(user_id, course_id))
-    found = cache.get_many(keys)
-    generation, entry = found.get(GENERATION_KEY), found.get(keys[1])
-    if generation is None:
-        generation = _start_generation()
-    context = entry["context"] if entry is not None and entry.get("generation") == generation else None
-    if context is not None and context.course_id != course_id:
-        return generation, context, None  # the enrollment asked for (if any) was not this course's
-    enrollment = _enrollment_state(found.get(keys[2])) if len(keys) == 3 else None
-    return generation, context, enrollment
+    extra = [enrollment_key(user_id, course_id)] if course_id is not None and user_id is not None else []
+    generation, context, found = _generation_read(lesson_context_key(lesson_id), *extra)
+    if not extra or (context is not None and context.course_id != course_id):
+        return generation, context, None
+    return generation, context, _enrollment_state(found.get(extra[0]))
 
 
 def lesson_context_remember(context: LessonContext, *, generation: Any) -> None:
-    """Keep a context read under `generation` (read before MongoDB was): stale once the generation
-    moves. Fresh for the catalog TTL at most, the backstop for an invalidation lost with Redis down."""
-    if generation is None:  # Redis unreachable: nothing to store into
-        return
-    cache.set(
-        lesson_context_key(context.lesson_id),
-        {"generation": generation, "context": context},
-        timeout=fresh_seconds(),
-    )
+    _generation_store(lesson_context_key(context.lesson_id), context, generation=generation)
     _remember_course_of(lesson_id=context.lesson_id, course_id=context.course_id)
+
+
+def course_cached(*, course_id: str, user_id: int) -> tuple[Any, Course | None, EnrollmentState | None]:
+    """(catalog generation, the stored course as last read under it, `user_id`'s cached enrollment
+    answer in it) in one round trip; None for what is not cached."""
+    enrolled = enrollment_key(user_id, course_id)
+    generation, course, found = _generation_read(course_key(course_id), enrolled)
+    return generation, course, _enrollment_state(found.get(enrolled))
+
+
+def course_remember(course: Course, *, generation: Any) -> None:
+    _generation_store(course_key(course["id"]), course, generation=generation)
 
 
 def lesson_invalidate(*, lesson_id: str) -> None:

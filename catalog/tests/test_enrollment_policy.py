@@ -405,3 +405,56 @@ def test_playback_gate_expired_vs_active_warm_and_cold(
     assert_error(expired.get(url), 403, "enrollment_expired")
     assert selectors.enrollment_state(user_id=student.id, course_id=course["id"]) == "expired"
     assert selectors.enrollment_is_active(user_id=student.id, course_id=course["id"]) is False
+
+
+@pytest.mark.django_db
+def test_enrolling_again_reads_the_cached_course_and_follows_catalog_writes_at_once(
+    client_for,
+    student,
+    instructor,
+    make_course,
+    mongo_commands,
+    django_assert_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    """The repeat call (the usual one) is one Redis MGET and one indexed read: no MongoDB, no write. The
+    cached course is kept under the catalog generation, so a policy change or an unpublish is seen by the
+    very next call."""
+    course = make_course(instructor, lessons=1, publish=True)
+    client, url = client_for(student), f"{COURSES}{course['id']}/enroll"
+    with django_capture_on_commit_callbacks(execute=True):  # the enrollment answer is cached on commit
+        first = client.post(url)
+    assert first.status_code == 201
+
+    with django_assert_num_queries(1), mongo_commands.recording() as commands:
+        again = client.post(url)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert commands == []
+    assert Enrollment.objects.filter(user=student, course_id=course["id"]).count() == 1
+
+    # The policy changes: an active enrollment still answers 200; a newcomer is refused.
+    services.course_update(course=stored(course), fields={"enrollment": "invite_only"})
+    assert client.post(url).status_code == 200
+    # Unpublished (a draft is invisible to learners): 404 at once, although the learner is enrolled.
+    services.course_unpublish(course=stored(course))
+    assert_error(client.post(url), 404, "not_found")
+    assert Enrollment.objects.get(user=student, course_id=course["id"]).status == EnrollmentStatus.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_stale_enrollment_answer_in_the_cache_falls_back_to_the_full_path(
+    client_for, student, instructor, make_course, django_capture_on_commit_callbacks
+):
+    course = make_course(instructor, lessons=1, publish=True)
+    client, url = client_for(student), f"{COURSES}{course['id']}/enroll"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 201
+    # The row was cancelled behind the cache's back (e.g. Redis missed the change): not "already enrolled".
+    Enrollment.objects.filter(user=student).update(status=EnrollmentStatus.CANCELLED)
+    assert catalog_cache.enrollment_cached(user_id=student.pk, course_id=course["id"]) == "active"
+
+    response = client.post(url)
+
+    assert response.status_code == 201  # reactivated by the full path
+    assert Enrollment.objects.get(user=student).status == EnrollmentStatus.ACTIVE
