@@ -6,7 +6,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "learnstream.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# After Django's set-up: health.py reads settings and the project's modules at import.
+from learnstream.health import LivenessShortcut  # noqa: E402
+
+application = LivenessShortcut(django_application)
 
 if not settings.IS_PRODUCTION:
     # A server that was meant to be production but runs without DJANGO_ENV=production trusts
