@@ -162,6 +162,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The admin's flash messages live in its session. The default (cookie, then session) builds a signed
+# cookie reader on every request, /api/ included, for messages only the admin sends.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "learnstream.urls"
 WSGI_APPLICATION = "learnstream.wsgi.application"
 ASGI_APPLICATION = "learnstream.asgi.application"
