@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from pymongo import MongoClient, monitoring
+from pymongo import monitoring
 
 from catalog import services as catalog_services
 from catalog.selectors.courses import course_get
@@ -197,7 +197,7 @@ def test_hot_path_no_postgres_query_and_one_mongo_command(
 
 
 def test_warm_playback_reads_no_store_but_redis_and_follows_every_catalog_write(
-    api_client, client_for, ready_lesson, student, instructor, django_assert_num_queries, settings
+    api_client, client_for, ready_lesson, student, django_assert_num_queries, mongo_commands
 ):
     """Warm, the lesson's context and the enrollment come from Redis: no MongoDB command, no SQL. A
     catalog write (here the lesson becoming a preview, then the course unpublished) is seen at once."""
@@ -205,31 +205,24 @@ def test_warm_playback_reads_no_store_but_redis_and_follows_every_catalog_write(
     assert client.post(f"/api/v1/courses/{ready_lesson['course']['id']}/enroll").status_code == 201
     first = playback(client, lesson_id)
     assert first.status_code == 200
-    counter = CommandCounter()
-    listened = MongoClient(settings.MONGO_URI, event_listeners=[counter], **mongo.client_options())
-    original = mongo._client
-    mongo._client = listened
-    try:
-        with django_assert_num_queries(0):
-            again = playback(client, lesson_id)
-        assert again.status_code == 200
-        assert again.json()["stream_url"] == first.json()["stream_url"]
-        assert [c for c in counter.commands if c not in {"hello", "isMaster", "ismaster"}] == []
-        assert playback(api_client, lesson_id).status_code == 401  # not a preview: sign in and enroll
 
-        course_id = ready_lesson["course"]["id"]
-        catalog_services.lesson_update(
-            lesson=lesson_get(lesson_id=lesson_id),
-            course=course_get(course_id=course_id),
-            fields={"is_preview": True},
-        )
-        assert playback(api_client, lesson_id).status_code == 200
-        catalog_services.course_unpublish(course=course_get(course_id=course_id))
-        assert playback(api_client, lesson_id).status_code == 404
-        assert playback(client, lesson_id).status_code == 404
-    finally:
-        mongo._client = original
-        listened.close()
+    with django_assert_num_queries(0), mongo_commands.recording() as commands:
+        again = playback(client, lesson_id)
+    assert again.status_code == 200
+    assert again.json()["stream_url"] == first.json()["stream_url"]
+    assert commands == []
+    assert playback(api_client, lesson_id).status_code == 401  # not a preview: sign in and enroll
+
+    course_id = ready_lesson["course"]["id"]
+    catalog_services.lesson_update(
+        lesson=lesson_get(lesson_id=lesson_id),
+        course=course_get(course_id=course_id),
+        fields={"is_preview": True},
+    )
+    assert playback(api_client, lesson_id).status_code == 200
+    catalog_services.course_unpublish(course=course_get(course_id=course_id))
+    assert playback(api_client, lesson_id).status_code == 404
+    assert playback(client, lesson_id).status_code == 404
 
 
 def test_catalog_payloads_never_contain_playback_or_asset_ids(
