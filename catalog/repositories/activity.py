@@ -21,11 +21,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, UpdateOne
 from pymongo.operations import IndexModel
 
-from catalog.repositories.base import Document, aggregate_hinted, collection, oid
+from catalog.repositories.base import Document, aggregate_hinted, collection, oid, upsert_returning
 
 COLLECTION = "course_activity"
 INDEXES = [IndexModel([("c", ASCENDING)], name="course")]
@@ -93,19 +92,7 @@ class ActivityRepository:
 
     def _change(self, *, flt: Document, pipeline: list[Document], write_id: str) -> Change | None:
         """Apply one upserting write on `flt` (the document's `_id`); the change it recorded."""
-        doc: Document | None = None
-        for attempt in range(2):
-            try:
-                doc = self.col.find_one_and_update(
-                    flt, pipeline, upsert=True, return_document=ReturnDocument.AFTER
-                )
-                break
-            except DuplicateKeyError:
-                # Two first writes raced to insert; the loser's retry matches the winner's document.
-                if attempt == 1:
-                    raise
-        if doc is None:  # SecantusDB's answer to a colliding upsert (see the module docstring)
-            doc = self.col.find_one({"_id": flt["_id"]})
+        doc = upsert_returning(self.col, flt, pipeline)
         for record in (doc or {}).get("_w") or ():
             if record.get("w") == write_id:
                 return Change(before=_state(record["b"]), after=_state(record["a"]))

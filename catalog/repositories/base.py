@@ -9,6 +9,7 @@ import re
 from typing import Any, TypeVar
 
 from bson import ObjectId
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.operations import IndexModel
@@ -101,6 +102,24 @@ def aggregate_hinted(col: Collection[Document], pipeline: list[Document], *, ind
             raise
         logger.warning("%s index %r missing (run manage.py mongo_indexes); unhinted query", col.name, index)
         return list(col.aggregate(pipeline))
+
+
+def upsert_returning(col: Collection[Document], flt: Document, update: list[Document]) -> Document | None:
+    """`findAndModify` with an upserting pipeline `update`, answering the document after the write (None
+    only if an acknowledged write vanished). Two first writes racing to insert: the loser's retry
+    matches the winner's document. MongoDB always returns the document for upsert + AFTER; SecantusDB
+    (our test server) sometimes answers `value: null` when concurrent upserts collide although the
+    write is applied: it is read back then, and later writes may have landed since (callers that need
+    what *their* write changed record it in the document, keyed by a write id)."""
+    doc: Document | None = None
+    for attempt in range(2):
+        try:
+            doc = col.find_one_and_update(flt, update, upsert=True, return_document=ReturnDocument.AFTER)
+            break
+        except DuplicateKeyError:
+            if attempt == 1:
+                raise
+    return doc if doc is not None else col.find_one(flt)
 
 
 def insert_new(col: Collection[Document], doc: Document) -> None:

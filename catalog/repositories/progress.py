@@ -30,11 +30,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
 from pymongo.operations import IndexModel
 
 from catalog.coverage import CREDIT_GRACE_SECONDS, MAX_PLAYBACK_RATE, Interval
-from catalog.repositories.base import Document, collection, oid, oids
+from catalog.repositories.base import Document, collection, oid, oids, upsert_returning
 from catalog.types import LearnerCourseSummary, Progress
 
 logger = logging.getLogger(__name__)
@@ -427,23 +426,7 @@ class ProgressRepository:
         records the transition the write made, for the rollups."""
         flt = {"user_id": beat.user_id, "lesson_id": oid(beat.lesson_id)}
         pipeline = _heartbeat_pipeline(beat)
-        doc: Document | None = None
-        for attempt in range(2):
-            try:
-                doc = self.col.find_one_and_update(
-                    flt, pipeline, upsert=True, return_document=ReturnDocument.AFTER
-                )
-                break
-            except DuplicateKeyError:
-                # Two first heartbeats raced to insert; the loser's retry matches the winner's document.
-                if attempt == 1:
-                    raise
-        if doc is None:
-            # MongoDB always returns the document for upsert + ReturnDocument.AFTER. SecantusDB (our test
-            # server) occasionally answers `value: null` with `n: 1` when concurrent upserts collide,
-            # although the write is applied; read it back rather than fail. Later writes may have landed
-            # since: this write's own record (`_w`) still says what it changed.
-            doc = self.col.find_one(flt)
+        doc = upsert_returning(self.col, flt, pipeline)
         if doc is None:  # pragma: no cover - would mean the acknowledged write vanished
             raise RuntimeError("progress upsert returned no document")
         record = _record(doc, write_id=beat.write_id)
