@@ -2,12 +2,11 @@
 exact counts through the real progress path, one bucket per learner, transitions only on a learner-
 lesson's first write of an hour, rebuild == incremental."""
 
-import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from freezegun import freeze_time
 
 from catalog import analytics, services
@@ -16,6 +15,7 @@ from catalog.repositories.activity import ActivityRepository, State
 from catalog.repositories.base import collection
 from catalog.repositories.progress import hour_of
 from learnstream.permissions import Actor
+from tests.support.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -150,24 +150,9 @@ def test_concurrent_first_heartbeats_of_one_learner_count_once(
     learners = [make_user("student") for _ in range(3)]
     for learner in learners:
         services.enrollment_create(actor=Actor.of(learner), course_id=course["id"])
-    jobs = [(learner, lesson_id) for learner in learners for lesson_id in course["lesson_ids"]]
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def work(learner, lesson_id):
-        try:
-            start.wait(timeout=30)
-            _beat(learner, lesson_id)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=job) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=110)
+    errors = run_at_once(
+        [partial(_beat, learner, lesson_id) for learner in learners for lesson_id in course["lesson_ids"]]
+    )
 
     assert errors == []
     assert _active(course) == 3

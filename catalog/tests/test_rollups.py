@@ -4,6 +4,7 @@ random concurrent workload, and course analytics whose reads do not grow with le
 import random
 import threading
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +18,7 @@ from catalog.repositories.rollups import RollupRepository
 from catalog.services.rollups import rollups_compute
 from learnstream.errors import NotFound, PermissionDenied
 from learnstream.permissions import Actor
+from tests.support.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -177,24 +179,15 @@ def test_colliding_first_heartbeats_of_one_learner_on_one_lesson_count_exactly(
     learners = [make_user("student") for _ in range(2)]
     for learner in learners:
         services.enrollment_create(actor=Actor.of(learner), course_id=course["id"])
-    jobs = [(learner, 5.0 + 9.5 * i) for learner in learners for i in range(6)]
-    start = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def work(learner, position):
-        try:
-            start.wait(timeout=30)
-            services.progress_record(actor=Actor.of(learner), lesson_id=lesson_id, position=position)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=job) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=110)
+    errors = run_at_once(
+        [
+            partial(
+                services.progress_record, actor=Actor.of(learner), lesson_id=lesson_id, position=5.0 + 9.5 * i
+            )
+            for learner in learners
+            for i in range(6)
+        ]
+    )
 
     assert errors == []
     incremental = _rollups(course)[lesson_id]
