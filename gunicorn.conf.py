@@ -7,8 +7,10 @@ Worker model, measured with `make bench` on 2 vCPUs (docs/benchmarks.md has the 
 - Workers are recycled after a high, jittered request count: leak protection without the former
   restart every 1-2 s under load (`max_requests = 1000` was the largest self-inflicted cost).
 - gthread workers keep client connections alive (sync workers close every connection) and let one
-  worker overlap its store round trips. Processes = CPUs (Python runs one thread at a time per
-  process), a few threads each for the store waits.
+  worker overlap its store round trips. Processes = CPUs + 1 with 2 threads each: Python runs one
+  thread at a time per process, so threads only cover store waits, and more of them queue requests
+  behind the GIL (cached course detail p99 81-92 ms with 3 x 2 against 130-136 ms with 2 x 4 at the
+  same throughput, bench/notes.md).
 
 Fork safety with preloading: the master imports code only; it opens no PostgreSQL connection, no
 MongoDB client (learnstream/mongo.py creates it lazily, per PID) and no Redis socket (redis-py pools
@@ -31,8 +33,8 @@ from gunicorn.workers.gthread import ThreadWorker
 from learnstream import mongo
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # inside a container, behind the proxy
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
