@@ -108,13 +108,16 @@ def cpu_ticks(pids: list[int]) -> dict[int, int]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        found[pid] = int(fields[11]) + int(fields[12])  # utime, stime
+        # utime, stime, and cutime, cstime: the children it reaped (gunicorn's recycled workers)
+        found[pid] = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
     return found
 
 
 def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
-    """CPU seconds of the processes seen at both ends (a process that came or went is left out)."""
-    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys()) / CLK_TCK
+    """CPU seconds used between the two samples. A process that started in between counts from 0 (a
+    fork starts with no CPU time); one that ended counts in its reaping parent's children's time (a
+    recycled gunicorn worker in the master's), so recycling during a cell loses nothing."""
+    return sum(after[pid] - before.get(pid, 0) for pid in after) / CLK_TCK
 
 
 def children(pid: int) -> list[int]:
@@ -574,7 +577,7 @@ def run_cell(system: System, wrk: str, cell: Cell, args: argparse.Namespace, wor
     server_pids, store_pids = system.server_pids(), system.store_pids()
     before = cpu_ticks(server_pids), {k: cpu_ticks(v) for k, v in store_pids.items()}
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 60, check=True).stdout
-    after = cpu_ticks(server_pids), {k: cpu_ticks(v) for k, v in store_pids.items()}
+    after = cpu_ticks(system.server_pids()), {k: cpu_ticks(v) for k, v in system.store_pids().items()}
     rate, p50, p99, requests, non2xx, errors = parse_wrk(out)
     n = max(requests, 1)
     return Rep(
