@@ -86,6 +86,9 @@ class CurriculumPage(TypedDict):
     sequential: bool
     sections: list[dict[str, Any]]  # {id, title, position, lessons: [lesson rows]}
     unsectioned: list[dict[str, Any]]  # lesson rows: the lesson serializer's output
+    # The page as JSON for callers it is not decorated for (views/sections.py); NotRequired: entries
+    # cached before it existed lack it.
+    body: NotRequired[bytes]
 
 
 def section_views(page: CurriculumPage) -> list[SectionView]:

@@ -70,13 +70,21 @@ def test_detail_and_lessons_caches_keep_the_wire_form_so_a_hit_is_not_serialised
 ):
     course = make_course(instructor, lessons=2, publish=True, title="Wire detail")
 
-    detail = api_client.get(f"/api/v1/courses/{course['id']}/").json()
+    detail_response = api_client.get(f"/api/v1/courses/{course['id']}/")
+    detail = detail_response.json()
     lessons = api_client.get(f"/api/v1/courses/{course['id']}/lessons/").json()
 
     detail_entry = cache.get(catalog_cache.course_detail_key(course["id"]))["value"]
     lessons_entry = cache.get(catalog_cache.course_lessons_key(course_id=course["id"], offset=0, limit=20))
-    # Exactly the response bodies, JSON-ready, plus the two fields the object permission reads.
-    assert detail_entry == {"owner_id": instructor.pk, "status": "published", "data": detail}
+    # Exactly the response bodies, JSON-ready and (detail) encoded, plus the fields the permission reads.
+    assert detail_entry == {
+        "owner_id": instructor.pk,
+        "status": "published",
+        "data": detail,
+        "body": detail_response.content,
+    }
+    hit = api_client.get(f"/api/v1/courses/{course['id']}/")
+    assert (hit.content, hit["Content-Type"]) == (detail_response.content, "application/json")
     assert isinstance(detail_entry["data"]["created_at"], str)
     assert lessons_entry["value"] == {
         "owner_id": instructor.pk,
@@ -472,3 +480,21 @@ def test_folded_heartbeat_after_cache_loss_reloads_and_stays_exact(
     assert (result["completed"], result["max_position"]) == (False, 95.0)
     owner_doc = collection("progress").find_one({"user_id": instructor.id})
     assert (preview["max_position"], owner_doc["preview"]) == (10.0, True)
+
+
+def test_the_curriculum_cache_keeps_the_anonymous_answer_encoded_and_learners_still_get_theirs(
+    api_client, client_for, instructor, student, make_course, enroll
+):
+    course = make_course(instructor, lessons=2, publish=True, title="Encoded")
+    url = f"/api/v1/courses/{course['id']}/curriculum/"
+
+    anonymous = api_client.get(url)
+
+    entry = cache.get(catalog_cache.curriculum_key(course["id"]))["value"]
+    assert entry["body"] == anonymous.content
+    assert api_client.get(url).content == anonymous.content  # a hit answers the stored bytes
+    # An enrolled learner's curriculum is decorated per learner, not the shared bytes.
+    enroll(student, course)
+    mine = client_for(student).get(url).json()
+    assert [lesson["completed"] for lesson in mine["unsectioned"]] == [False, False]
+    assert "completed" not in anonymous.json()["unsectioned"][0]

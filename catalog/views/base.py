@@ -2,8 +2,9 @@
 operator-key guard, the stale-cache header and loading a course with its object permission."""
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, TypeVar
 
+from django.http import HttpResponse, HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, viewsets
@@ -31,7 +32,10 @@ STALE_HEADER = OpenApiParameter(
 )
 
 
-def mark_stale(response: Response, stale: bool) -> Response:
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+def mark_stale(response: _R, stale: bool) -> _R:
     """Flag a page served from the cache's last copy while MongoDB was unreachable (`STALE_HEADER`)."""
     if stale:
         response["X-Catalog-Stale"] = "1"
@@ -40,16 +44,28 @@ def mark_stale(response: Response, stale: bool) -> Response:
 
 class RenderedPage(TypedDict):
     """A public page as the cache keeps it: its wire form, rendered once per cache fill, and the two
-    fields its object permission needs. A hit goes straight to the response, with no serializer run."""
+    fields its object permission needs. A hit goes straight to the response, with no serializer run;
+    `body` is `data` already encoded as the JSON renderer writes it (what a JSON client gets)."""
 
     owner_id: int
     status: str
     data: Any  # plain JSON data (dicts, lists, str, numbers)
+    body: NotRequired[bytes]  # NotRequired: entries stored before it existed lack it
 
 
-def rendered_page(*, owner_id: int, status: str, data: Any) -> RenderedPage:
-    """`data` (a serializer's output) reduced to plain JSON data, so it pickles small and renders fast."""
-    return {"owner_id": owner_id, "status": status, "data": json.loads(JSONRenderer().render(data))}
+def json_body(data: Any) -> bytes:
+    """`data` encoded exactly as DRF's JSON renderer answers it."""
+    return JSONRenderer().render(data)
+
+
+def rendered_page(*, owner_id: int, status: str, data: Any, with_body: bool = True) -> RenderedPage:
+    """`data` (a serializer's output) reduced to plain JSON data, so it pickles small and renders fast,
+    and (`with_body`: pages answered as they are, not wrapped in a paginated envelope) its encoding."""
+    body = json_body(data)
+    page: RenderedPage = {"owner_id": owner_id, "status": status, "data": json.loads(body)}
+    if with_body:
+        page["body"] = body
+    return page
 
 
 class CatalogViewSet(viewsets.ViewSet):
@@ -76,6 +92,14 @@ class CatalogViewSet(viewsets.ViewSet):
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer:
         kwargs.setdefault("context", {"request": self.request, "view": self})
         return self.get_serializer_class()(*args, **kwargs)
+
+    @staticmethod
+    def page_response(request: Request, *, data: Any, body: bytes | None, stale: bool) -> HttpResponseBase:
+        """A cached page's response. A JSON client gets the body encoded when the page was cached
+        (renderer skipped); the browsable API renders `data`."""
+        if body is not None and getattr(request.accepted_renderer, "format", None) == "json":
+            return mark_stale(HttpResponse(body, content_type=JSONRenderer.media_type), stale)
+        return mark_stale(Response(data), stale)
 
     @staticmethod
     def renders_forms(request: Request) -> bool:

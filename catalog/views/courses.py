@@ -4,6 +4,7 @@ actions are mixed in from `lessons.py` and `learning.py`. Public pages are cache
 
 from typing import Any, TypedDict
 
+from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -24,7 +25,7 @@ from catalog.serializers import (
     StaffEnrollmentJsonSerializer,
 )
 from catalog.types import ENROLLMENT_POLICY_FIELDS
-from catalog.views.base import ID_PARAM, STALE_HEADER, RenderedPage, mark_stale, rendered_page
+from catalog.views.base import ID_PARAM, STALE_HEADER, RenderedPage, rendered_page
 from catalog.views.learning import CourseLearnerActions
 from catalog.views.lessons import CourseLessonActions
 from catalog.views.sections import CourseSectionActions
@@ -171,7 +172,7 @@ class CourseViewSet(
         parameters=[ID_PARAM, STALE_HEADER],
         responses={200: CourseSerializer, **error_responses(400, 401, 404, 503)},
     )
-    def retrieve(self, request: Request, id: str) -> Response:
+    def retrieve(self, request: Request, id: str) -> HttpResponseBase:
         read = catalog_cache.cached_read(
             catalog_cache.course_detail_key(id), lambda: course_detail_page_compute(id)
         )
@@ -185,7 +186,7 @@ class CourseViewSet(
             detail = course_selectors.course_detail_compute(course_id=id)[0]
             if detail is not None:
                 return _detail_response(detail)
-        return mark_stale(Response(page["data"]), read.stale)
+        return self.page_response(request, data=page["data"], body=page.get("body"), stale=read.stale)
 
     def _update(self, request: Request, id: str, *, partial: bool) -> Response:
         course = self.load_course(id)

@@ -57,6 +57,7 @@ def course_lessons_page_compute(
         owner_id=lessons["owner_id"],
         status=lessons["status"],
         data={"total": lessons["total"], "items": items},
+        with_body=False,  # answered inside the paginated envelope, whose links depend on the request
     )
     return page, cacheable
 

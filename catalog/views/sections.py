@@ -4,6 +4,7 @@ own (rename/move, delete). Thin: parse, call one selector or service, render."""
 import json
 from typing import Any
 
+from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -24,7 +25,7 @@ from catalog.serializers import (
 )
 from catalog.services.common import now
 from catalog.types import Course
-from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet, mark_stale
+from catalog.views.base import ID_PARAM, STALE_HEADER, CatalogViewSet, json_body, mark_stale
 from learnstream.errors import NotFound
 from learnstream.openapi import error_responses
 
@@ -35,13 +36,16 @@ def curriculum_page_compute(course_id: str) -> tuple[CurriculumPage | None, bool
     if curriculum is None:
         return None, False
     rendered = json.loads(json.dumps(CurriculumSerializer(curriculum).data))
+    sections, unsectioned = rendered["sections"], rendered["unsectioned"]
     page: CurriculumPage = {
         "course_id": curriculum["course_id"],
         "owner_id": curriculum["owner_id"],
         "status": curriculum["status"],
         "sequential": curriculum["sequential"],
-        "sections": rendered["sections"],
-        "unsectioned": rendered["unsectioned"],
+        "sections": sections,
+        "unsectioned": unsectioned,
+        # What every caller who is not an enrolled learner gets, encoded once.
+        "body": json_body({"sections": sections, "unsectioned": unsectioned}),
     }
     return page, cacheable
 
@@ -143,10 +147,13 @@ class CourseSectionActions(CatalogViewSet):
         responses={200: CurriculumSerializer, **error_responses(400, 401, 404, 503)},
     )
     @action(detail=True, methods=["get"])
-    def curriculum(self, request: Request, id: str) -> Response:
+    def curriculum(self, request: Request, id: str) -> HttpResponseBase:
         curriculum, stale = self._curriculum(request, id)
         seen = curriculum_for(actor=self.actor, page=curriculum, now=now())
-        return mark_stale(Response({"sections": seen["sections"], "unsectioned": seen["unsectioned"]}), stale)
+        data = {"sections": seen["sections"], "unsectioned": seen["unsectioned"]}
+        return self.page_response(
+            request, data=data, body=curriculum.get("body") if seen is curriculum else None, stale=stale
+        )
 
 
 class SectionViewSet(CatalogViewSet):
