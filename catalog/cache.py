@@ -24,7 +24,10 @@ Settings (declared in learnstream/settings.py): `CATALOG_CACHE_TTL_SECONDS`, `CA
    Playback's lesson context (lesson, video, course status and owner, release rules) is kept like a
    public page, under the catalog generation, and read with the generation and the enrollment in one
    MGET (`lesson_context_cached`): warm playback reads no MongoDB. Enrolling reads the stored course
-   the same way (`course_cached`), with the caller's enrollment answer.
+   the same way (`course_cached`), with the caller's enrollment answer and their active enrollment row
+   as last read (`enrolled_row_remember`): the row only counts while the enrollment answer names the
+   same start and expiry, so any enroll, unenroll, reactivation or renewal (each publishes a new
+   answer) retires it, and enrolling again reads no store but Redis.
 3. Course analytics: a copy per course in this process and in Redis, at most the analytics TTL old.
 4. The upload quota counter (in the fail-closed "ratelimit" cache).
 5. Transcripts: the plain text of a caption track, per track id. A track's text never changes (a
@@ -40,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -104,6 +107,10 @@ def course_lessons_key(*, course_id: str, offset: int, limit: int) -> str:
 
 def enrollment_key(user_id: int, course_id: str) -> str:
     return f"catalog:enr:{user_id}:{course_id}"
+
+
+def enrolled_row_key(user_id: int, course_id: str) -> str:
+    return f"catalog:enr-row:{user_id}:{course_id}"
 
 
 def lesson_access_key(lesson_id: str) -> str:
@@ -409,10 +416,13 @@ def lesson_context_cached(
     in its course) in one round trip; None for what is not cached. The context (lesson, video, course
     status and owner, release rules) is kept under the catalog generation, so every catalog write
     (lesson, video, course, layout) retires it at once. The enrollment is asked for once this process
-    knows the lesson's course."""
+    knows the lesson's course: from its own MongoDB read, or from the first context another process
+    cached (else every process but the one that read MongoDB would pay a second round trip forever)."""
     course_id = _lesson_course.get(lesson_id)
     extra = [enrollment_key(user_id, course_id)] if course_id is not None and user_id is not None else []
     generation, context, found = _generation_read(lesson_context_key(lesson_id), *extra)
+    if context is not None and course_id is None:
+        _remember_course_of(lesson_id=lesson_id, course_id=context.course_id)
     if not extra or (context is not None and context.course_id != course_id):
         return generation, context, None
     return generation, context, _enrollment_state(found.get(extra[0]))
@@ -423,12 +433,43 @@ def lesson_context_remember(context: LessonContext, *, generation: Any) -> None:
     _remember_course_of(lesson_id=context.lesson_id, course_id=context.course_id)
 
 
-def course_cached(*, course_id: str, user_id: int) -> tuple[Any, Course | None, EnrollmentState | None]:
-    """(catalog generation, the stored course as last read under it, `user_id`'s cached enrollment
-    answer in it) in one round trip; None for what is not cached."""
-    enrolled = enrollment_key(user_id, course_id)
-    generation, course, found = _generation_read(course_key(course_id), enrolled)
-    return generation, course, _enrollment_state(found.get(enrolled))
+class LearnerCourse(NamedTuple):
+    generation: Any  # the catalog generation, read before any MongoDB read of the caller
+    course: Course | None  # the stored course as last read under it
+    enrollment: EnrollmentState | None  # the caller's cached enrollment answer
+    enrolled_row: dict[str, Any] | None  # their active enrollment row's fields as remembered, while current
+
+
+def course_cached(*, course_id: str, user_id: int) -> LearnerCourse:
+    """The course, the caller's enrollment answer and active enrollment row in one round trip; None for
+    what is not cached (or, for the row, no longer current)."""
+    enrolled, row_key = enrollment_key(user_id, course_id), enrolled_row_key(user_id, course_id)
+    generation, course, found = _generation_read(course_key(course_id), enrolled, row_key)
+    entry, row = found.get(enrolled), found.get(row_key)
+    state = _enrollment_state(entry)
+    if state != "active" or row is None or row.get("period") != _active_period(entry):
+        row = None
+    return LearnerCourse(generation, course, state, row["row"] if row is not None else None)
+
+
+def _active_period(value: Any) -> tuple[float | None, float | None] | None:
+    """(start, expiry) POSIX times named by an active enrollment entry; None for an inactive one or one
+    whose start is unknown."""
+    if isinstance(value, tuple):
+        return value[0], value[1]
+    if not value or value == _ENROLLED_START_UNKNOWN:
+        return None
+    return float(value), None
+
+
+def enrolled_row_remember(
+    *, user_id: int, course_id: str, row: dict[str, Any], started_at: datetime, expires_at: datetime | None
+) -> None:
+    """Keep the caller's active enrollment row (its fields, opaque here) with the period it was read with: it
+    is served by `course_cached` only while the enrollment answer names the same period."""
+    period = _active_period(_enrollment_value(active=True, started_at=started_at, expires_at=expires_at))
+    entry = {"row": row, "period": period}
+    cache.set(enrolled_row_key(user_id, course_id), entry, timeout=enrollment_seconds())
 
 
 def course_remember(course: Course, *, generation: Any) -> None:

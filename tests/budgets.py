@@ -28,7 +28,8 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     # existing row? insert; the course must be published (read from MongoDB when not cached, then kept
     # under the catalog generation: Redis = revocation, course + enrollment MGET, keep it, DEL + SET).
     "enroll_first": (2, 1, 5),
-    "enroll_again": (1, 0, 2),  # the cached course and enrollment (one MGET), then the active row
+    # the cached course, enrollment answer and remembered active row (one MGET): no store but Redis
+    "enroll_again": (0, 0, 2),
     # issue 4: no PostgreSQL, at most one MongoDB read; warm: context + enrollment in one MGET, revocation
     "lesson_playback": (0, 0, 2),
     "progress_heartbeat": (0, 1, 2),  # issue 3: no PostgreSQL, one MongoDB upsert

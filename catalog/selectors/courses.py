@@ -7,7 +7,7 @@ from accounts.selectors import user_names
 from catalog import cache as catalog_cache
 from catalog.repositories.courses import CourseQuery, CourseRepository
 from catalog.repositories.lessons import LessonRepository
-from catalog.types import Course, CourseFields, EnrollmentState, Page
+from catalog.types import Course, CourseFields, Page
 from learnstream.permissions import Actor
 
 
@@ -59,16 +59,18 @@ def course_get(*, course_id: str) -> Course | None:
     return CourseRepository().get(course_id=course_id)
 
 
-def course_for_learner(*, course_id: str, user_id: int) -> tuple[Course | None, EnrollmentState | None]:
+def course_for_learner(*, course_id: str, user_id: int) -> catalog_cache.LearnerCourse:
     """The stored course (None when missing) and, when cached, the user's enrollment answer in it (None:
-    ask `enrollment_state`). Warm, one Redis round trip: the course is kept under the catalog generation
-    (`catalog.cache.course_cached`), so any catalog write makes the next call read MongoDB again."""
-    generation, course, enrollment = catalog_cache.course_cached(course_id=course_id, user_id=user_id)
-    if course is None:
+    ask `enrollment_state`) and their active enrollment row. Warm, one Redis round trip: the course is
+    kept under the catalog generation (`catalog.cache.course_cached`), so any catalog write makes the
+    next call read MongoDB again."""
+    cached = catalog_cache.course_cached(course_id=course_id, user_id=user_id)
+    if cached.course is None:
         course = course_get(course_id=course_id)
         if course is not None:
-            catalog_cache.course_remember(course, generation=generation)
-    return course, enrollment
+            catalog_cache.course_remember(course, generation=cached.generation)
+        return cached._replace(course=course)
+    return cached
 
 
 def course_get_by_section(*, section_id: str) -> Course | None:

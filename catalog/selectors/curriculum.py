@@ -16,8 +16,9 @@ from catalog.repositories.courses import CourseRepository
 from catalog.selectors.completion import completed_lessons
 from catalog.selectors.enrollments import enrollment_started_at
 from catalog.selectors.lessons import LessonView, lessons_in_order
-from catalog.selectors.release import iso_time, lesson_lock
+from catalog.selectors.release import lesson_lock
 from learnstream.permissions import Actor
+from learnstream.timestamps import iso_time
 
 
 class CurriculumLesson(LessonView):

@@ -13,7 +13,7 @@ so nobody is locked out by a stale copy.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from catalog import access
 from catalog import cache as catalog_cache
@@ -22,6 +22,7 @@ from catalog.selectors.enrollments import enrollment_started_at
 from catalog.types import LessonAccess, LessonContext
 from learnstream.errors import PermissionDenied
 from learnstream.permissions import Actor
+from learnstream.timestamps import iso_time
 
 
 class LessonLocked(PermissionDenied):
@@ -81,11 +82,6 @@ class Lock:
 
 
 OPEN = Lock(locked=False, available_at=None)
-
-
-def iso_time(moment: datetime | None) -> str | None:
-    """As every time in the API: ISO 8601 UTC with a `Z`."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 def drip_opens_at(*, started_at: datetime | None, days: int | None) -> datetime | None:

@@ -149,6 +149,15 @@ class PaymentRequired(ApplicationError):
     default_message = "This course is paid: buy it through checkout to enroll."
 
 
+_ROW_FIELDS = Enrollment._meta.concrete_fields
+
+
+def _enrollment_of(row: dict[str, Any]) -> Enrollment:
+    """The enrollment as remembered by `catalog_cache.enrolled_row_remember` (a field added since is
+    loaded on first access, like a deferred one)."""
+    return Enrollment.from_db(Enrollment.objects.db, list(row), list(row.values()))
+
+
 def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool]:
     """Enroll the caller; `(enrollment, created)`. `created` is True when the enrollment became active
     now (new row, or a cancelled one reactivated) and False when it already was. The unique constraint
@@ -159,20 +168,31 @@ def enrollment_create(*, actor: Actor, course_id: str) -> tuple[Enrollment, bool
     if actor.id is None:
         raise PermissionDenied()
     user_id = actor.id
-    course, cached_state = course_for_learner(course_id=course_id, user_id=user_id)
+    learner = course_for_learner(course_id=course_id, user_id=user_id)
+    course = learner.course
     access.require_visible(actor, access.CourseRef.of(course) if course else None)
     assert course is not None  # require_visible raised otherwise
     if course["status"] != "published":
         raise Conflict("Only published courses accept enrollments.", details={"status": [course["status"]]})
     at = timezone.now()
-    if cached_state in ("active", "expired"):
-        # Enrolled already (the usual repeat call): whatever the policy says now, the answer is the
-        # active row (200) or 403 once it expired; one indexed read, no transaction, no cache write.
+    if learner.enrolled_row is not None:
+        # Enrolled already (the usual repeat call), and the row as last read is still current: whatever
+        # the policy says now, the answer is that row (200), with no store read but Redis.
+        return _enrollment_of(learner.enrolled_row), False
+    if learner.enrollment in ("active", "expired"):
+        # The same, or 403 once it expired: one indexed read, no transaction.
         existing = Enrollment.objects.filter(
             user_id=user_id, course_id=course_id, status=EnrollmentStatus.ACTIVE
         ).first()
         if existing is not None:
             _refuse_expired(existing, at=at)
+            catalog_cache.enrolled_row_remember(
+                user_id=user_id,
+                course_id=course_id,
+                row={f.attname: getattr(existing, f.attname) for f in _ROW_FIELDS},
+                started_at=existing.created_at,
+                expires_at=existing.expires_at,
+            )
             return existing, False
     try:
         policy.self_enrollment_check(course, at=at)

@@ -3,12 +3,14 @@ path's cost (no PostgreSQL query, one MongoDB command). Also `DELETE lessons/{id
 
 import base64
 import time
+from datetime import UTC, datetime
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from pymongo import monitoring
 
+from catalog import cache as catalog_cache
 from catalog import services as catalog_services
 from catalog.selectors.courses import course_get
 from catalog.selectors.lessons import lesson_get
@@ -21,8 +23,13 @@ from catalog.tests.video.video_helpers import (
     upload_to_ready,
     video_of,
 )
+from catalog.video.playback import LessonPlayback, PlaybackTrack
+from catalog.video.serializers import PlaybackSerializer
+from catalog.video.views import playback_body
 from learnstream import mongo
 from learnstream.permissions import Actor
+from streaming.signing import PlaybackGrant
+from tests.support.roundtrips import count_round_trips
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
@@ -223,6 +230,53 @@ def test_warm_playback_reads_no_store_but_redis_and_follows_every_catalog_write(
     catalog_services.course_unpublish(course=course_get(course_id=course_id))
     assert playback(api_client, lesson_id).status_code == 404
     assert playback(client, lesson_id).status_code == 404
+
+
+def test_a_process_that_finds_the_context_cached_elsewhere_still_reads_it_in_one_round_trip(
+    client_for, ready_lesson, student
+):
+    """Under gunicorn the context is cached by whichever worker read MongoDB first; the others learn the
+    lesson's course from that cached context, so their warm playback is one MGET too."""
+    client, lesson_id = client_for(student), ready_lesson["lesson"]["id"]
+    assert client.post(f"/api/v1/courses/{ready_lesson['course']['id']}/enroll").status_code == 201
+    assert playback(client, lesson_id).status_code == 200  # this process reads MongoDB and caches it
+    catalog_cache._lesson_course.clear()  # as in another worker: the context is in Redis, its course unknown
+    assert playback(client, lesson_id).status_code == 200
+
+    with count_round_trips() as warm:
+        again = playback(client, lesson_id)
+
+    assert again.status_code == 200
+    assert (warm.pg, warm.mongo, warm.redis) == (0, 0, 2), warm.describe()  # revocation + one MGET
+
+
+def test_the_playback_body_is_what_its_serializer_documents():
+    grant = PlaybackGrant(
+        playback_id="pb1",
+        stream_url="https://stream.example/pb1.m3u8?token=v",
+        thumbnail_url="https://image.example/pb1/thumbnail.jpg?token=t",
+        storyboard_url="https://image.example/pb1/storyboard.vtt?token=s",
+        expires_at=datetime(2026, 12, 3, 22, 0, 0, tzinfo=UTC),
+        video_token="v",
+    )
+    track = PlaybackTrack(id="t" * 24, language_code="en", name="English", url=grant.text_track_url("mt1"))
+    download = grant.static_rendition_url("highest.mp4")
+    playback_ = LessonPlayback(grant=grant, tracks=[track], download_url=download)
+
+    documented = PlaybackSerializer(
+        {
+            "playback_id": grant.playback_id,
+            "stream_url": grant.stream_url,
+            "thumbnail_url": grant.thumbnail_url,
+            "storyboard_url": grant.storyboard_url,
+            "expires_at": grant.expires_at,
+            "tracks": [vars(track)],
+            "download_url": playback_.download_url,
+        }
+    ).data
+
+    assert playback_body(playback_) == documented
+    assert documented["expires_at"] == "2026-12-03T22:00:00Z"
 
 
 def test_catalog_payloads_never_contain_playback_or_asset_ids(
