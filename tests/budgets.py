@@ -39,6 +39,15 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "course_analytics": (0, 1, 1),  # one $facet aggregation
 }
 
+# One stored webhook event processed by the worker (webhooks.services.webhook_event_process), not an
+# endpoint: the drain rate of the inbox is bounded by it. PG: the lease claim and its release (the task
+# queue's own claim/complete comes on top in production). Mongo: the lesson read, and the
+# compare-and-set write when the state changes. Redis: the cache invalidation after a write.
+PROCESSING_BUDGETS: dict[str, tuple[int, int, int]] = {
+    "webhook_event_applied": (2, 2, 2),
+    "webhook_event_unchanged": (2, 1, 0),
+}
+
 
 def measure(api: scenario.Api, world: scenario.World, paths: scenario.Paths) -> dict[str, RoundTrips]:
     """Run each probe once (after its warm-up) and return what it cost."""
