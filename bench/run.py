@@ -151,7 +151,8 @@ class System:
         self.workdir = workdir
         log("starting a fresh SecantusDB (:memory:)")
         self.mongo = servers.start_secantus(workdir, storage=":memory:")
-        mongo_uri = f"mongodb://127.0.0.1:{self.mongo.port}"
+        # As the embedded default runs it (scripts/run.sh): no retryable writes (learnstream/mongo.py).
+        mongo_uri = f"mongodb://127.0.0.1:{self.mongo.port}/?retryWrites=false"
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env["MONGO_URI"] = mongo_uri
         out = subprocess.run(
@@ -1327,7 +1328,10 @@ def stores_line(system: System) -> str:
         pg = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
     rv = redis.Redis.from_url(system.stores["REDIS_URL"]).info("server")["redis_version"]
     mv = MongoClient(system.stores["MONGO_URI"]).server_info().get("version")
-    return f"PostgreSQL {pg}; Redis {rv}; SecantusDB (reports MongoDB {mv}), :memory:, fresh for the run"
+    return (
+        f"PostgreSQL {pg}; Redis {rv}; SecantusDB (reports MongoDB {mv}), :memory:, fresh for the run, "
+        "`retryWrites=false` as the embedded default runs it (why: learnstream/mongo.py)"
+    )
 
 
 def main() -> int:

@@ -31,7 +31,10 @@ def client_options() -> dict[str, Any]:
         # operation timeout). A per-socket timeout is not enough: a retryable write against a hung
         # server waited it out twice.
         "timeoutMS": timeout_ms,
-        "retryWrites": True,
+        # Retryable writes are left to MONGO_URI (pymongo's default: on, what a replica set wants). The
+        # embedded SecantusDB's URIs turn them off (scripts/run.sh, bench/run.py): it keeps every
+        # retryable write's reply for 30 minutes and, past 10,000 of them, sorts them all on every
+        # write, so each write grew from ~3 to ~20 ms of its CPU, with nothing to fail over to on loopback.
         "appname": "learnstream",
     }
 

@@ -12,7 +12,8 @@ mkdir -p "$VAR/log" "$VAR/mongo"
 BIN=.venv/bin
 export DJANGO_ENV=${DJANGO_ENV:-development}
 MONGO_PORT=${LS_MONGO_PORT:-27017}
-export MONGO_URI=${MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT}
+# No retryable writes against the embedded SecantusDB: why in learnstream/mongo.py.
+export MONGO_URI=${MONGO_URI:-mongodb://127.0.0.1:$MONGO_PORT/?retryWrites=false}
 APP_PORT=${LS_PORT:-8000}
 EMULATOR_PORT=${LS_MUX_EMULATOR_PORT:-8001}
 STRIPE_EMULATOR_PORT=${LS_STRIPE_EMULATOR_PORT:-12111}
