@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -91,6 +92,7 @@ TARGETS = {
 }
 HEALTHZ_P99_MS = 30.0
 # Webhook processing: events re-emitted by the Mux emulator, drained by one `db_worker` (the issue's target).
+HEARTBEAT_SHARE = 0.5  # issue 11: the heartbeat's rate against the store's raw upserts
 WEBHOOK_EVENTS = int(os.environ.get("LS_BENCH_WEBHOOK_EVENTS", "1000"))
 WEBHOOK_TARGET = 100.0
 MONGO_DEADLINE_MS = 2000  # MONGO_TIMEOUT_MS's default, which the bench does not change
@@ -666,6 +668,66 @@ def webhook_throughput(system: System, *, events: int) -> WebhookRun:
     )
 
 
+# --- the store's own write rate: raw upserts ---------------------------------------------------------------
+@dataclass
+class RawUpsertRun:
+    rates: list[float]  # upserts/s per rep
+    secantus_cpu_ms: float  # per upsert, over all reps
+
+    @property
+    def rate(self) -> float:
+        return med(self.rates)
+
+
+def raw_upserts(system: System, *, seconds: float, reps: int, connections: int) -> RawUpsertRun:
+    """The ceiling the heartbeat is held against (issue 11: heartbeat >= 50 % of raw upserts): as many
+    concurrent clients as wrk has connections, each upserting progress-shaped documents (`$set` the
+    position, `$max` the furthest one) into the heartbeat's own collection and indexes, from this process
+    with pymongo, no app in between. Learners that do not exist (negative ids), deleted afterwards."""
+    from bson import ObjectId
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(system.stores["MONGO_URI"], maxPoolSize=connections)
+    col = client[BENCH_MONGO_DB]["progress"]
+    lesson, course = ObjectId(), ObjectId()
+    secantus = system.store_pids()["secantus"]
+
+    def worker(n: int, stop_at: float, counts: list[int]) -> None:
+        i = 0
+        while time.monotonic() < stop_at:
+            now = dt.datetime.now(dt.UTC)
+            col.update_one(
+                {"user_id": -(n * 100 + i % 50) - 1, "lesson_id": lesson},
+                {
+                    "$set": {"position": float(i), "updated_at": now, "course_id": course},
+                    "$max": {"max_position": float(i)},
+                },
+                upsert=True,
+            )
+            i += 1
+        counts[n] = i
+
+    rates: list[float] = []
+    total, before = 0, cpu_ticks(secantus)
+    try:
+        for _rep in range(reps):
+            counts = [0] * connections
+            started = time.monotonic()
+            stop_at = started + seconds
+            threads = [threading.Thread(target=worker, args=(n, stop_at, counts)) for n in range(connections)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            rates.append(sum(counts) / (time.monotonic() - started))
+            total += sum(counts)
+        cpu = cpu_used(before, cpu_ticks(secantus))
+    finally:
+        col.delete_many({"lesson_id": lesson})
+        client.close()
+    return RawUpsertRun(rates=rates, secantus_cpu_ms=cpu * 1000 / total if total else 0.0)
+
+
 # --- staff enrollment: a 10,000-row CSV through gunicorn ---------------------------------------------------
 STAFF_ROWS = 10_000
 REQUEST_TIMEOUT_S = 30.0  # gunicorn.conf.py's worker timeout: the request must finish well inside it
@@ -1069,6 +1131,7 @@ def write_report(
     scale: list[ScaleRun],
     staff: StaffRun | None,
     analytics: list[AnalyticsRun] | None = None,
+    upserts: RawUpsertRun | None = None,
 ) -> list[tuple[str, bool, str]]:
     lines = [
         "# Benchmarks",
@@ -1166,6 +1229,31 @@ def write_report(
     if health:
         p99 = med([r.p99 for r in health])
         checks.append((f"/healthz p99 <= {HEALTHZ_P99_MS:.0f} ms", p99 <= HEALTHZ_P99_MS, f"{p99:.1f} ms"))
+    if upserts is not None and plain:
+        beats = med([r.rate for r in plain])
+        ok = beats >= HEARTBEAT_SHARE * upserts.rate
+        lines += [
+            "",
+            "## Heartbeat against raw upserts",
+            "",
+            "The store's own write rate, as the ceiling for the heartbeat: as many concurrent pymongo "
+            "clients as wrk has connections, each upserting progress-shaped documents (`$set` position, "
+            "`$max` furthest position) into the heartbeat's collection and indexes, no app in between "
+            "(`raw_upserts`).",
+            "",
+            "| raw upserts/s (median) | reps | SecantusDB CPU ms/upsert | heartbeat req/s | share | target |",
+            "|---|---|---|---|---|---|",
+            f"| {upserts.rate:,.1f} | {', '.join(f'{r:,.0f}' for r in upserts.rates)} "
+            f"| {upserts.secantus_cpu_ms:.2f} | {beats:,.1f} | {beats / upserts.rate:.0%} "
+            f"| {'met' if ok else 'MISSED'}: >= {HEARTBEAT_SHARE:.0%} |",
+        ]
+        checks.append(
+            (
+                f"heartbeat >= {HEARTBEAT_SHARE:.0%} of raw upserts",
+                ok,
+                f"{beats:,.1f} vs {upserts.rate:,.1f}/s ({beats / upserts.rate:.0%})",
+            )
+        )
     if webhooks is not None:
         lines += [
             "",
@@ -1392,6 +1480,12 @@ def main() -> int:
                     f"rep {rep + 1} {cell.name:>44}: {got.rate:9.1f} /s  p50 {got.p50:7.1f}"
                     f"  p99 {got.p99:7.1f} ms  non-2xx {got.non2xx}  server {got.server_cpu_ms:.2f} ms/req"
                 )
+        upserts = None
+        if "progress heartbeat" in results:
+            system.settle(limit=30)
+            log(f"raw upserts: {args.connections} pymongo clients, {args.reps} x {args.seconds} s")
+            upserts = raw_upserts(system, seconds=args.seconds, reps=args.reps, connections=args.connections)
+            log(f"raw upserts: {upserts.rate:.1f} /s ({', '.join(f'{r:.0f}' for r in upserts.rates)})")
         webhooks = None
         if args.webhook_events:
             system.settle(limit=60)
@@ -1447,6 +1541,7 @@ def main() -> int:
         scale=scale,
         staff=staff,
         analytics=analytics,
+        upserts=upserts,
     )
     log(f"wrote {out}")
     for name, ok, detail in checks:
