@@ -5,7 +5,7 @@ The shape of issue "Faster than the FastAPI original on every hot path":
 1. a fresh SecantusDB (:memory:) of our own, the running PostgreSQL and Redis (scripts/services.sh)
    with a bench database and Redis DB recreated on every run;
 2. gunicorn exactly as the README's production section runs it (gunicorn.conf.py, DJANGO_ENV=production,
-   secrets as environment variables), rate limits off (RATELIMIT_ENABLE=false), a `db_worker` for tasks
+   secrets as environment variables), rate limits off (RATELIMIT_ENABLE=false), `db_worker`s for tasks
    and the Mux emulator as Mux;
 3. data seeded through the HTTP API: 200 published courses x 10 lessons, videos made ready through the
    emulator (upload URL from our API, bytes PUT to the emulator, asset ready, signed webhooks to us),
@@ -91,10 +91,13 @@ TARGETS = {
     "course lessons": 1000.0,
 }
 HEALTHZ_P99_MS = 30.0
-# Webhook processing: events re-emitted by the Mux emulator, drained by one `db_worker` (the issue's target).
+# Webhook processing: events re-emitted by the Mux emulator, drained by the `db_worker`s (the issue's target).
 HEARTBEAT_SHARE = 0.5  # issue 11: the heartbeat's rate against the store's raw upserts
 WEBHOOK_EVENTS = int(os.environ.get("LS_BENCH_WEBHOOK_EVENTS", "1000"))
 WEBHOOK_TARGET = 100.0
+# Task workers, as the README's production section and docker-compose.yml run them (`manage.py db_worker`
+# processes; each claims its own events, the inbox's lease and compare-and-set keep concurrent ones safe).
+WORKERS = int(os.environ.get("LS_BENCH_WORKERS", "2"))
 MONGO_DEADLINE_MS = 2000  # MONGO_TIMEOUT_MS's default, which the bench does not change
 
 
@@ -232,7 +235,7 @@ class System:
             self.env[name] = value
             os.environ[name] = value
         self.gunicorn: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
 
     @staticmethod
     def _fresh_stores(admin_url: str, mongo_uri: str) -> dict[str, str]:
@@ -265,7 +268,10 @@ class System:
         servers.manage(["migrate", "--noinput"], self.env)
         servers.manage(["mongo_indexes"], self.env)
         servers.manage(["collectstatic", "--noinput"], self.env)
-        self.worker = self._spawn([str(servers.VENV_BIN / "python"), "manage.py", "db_worker"], "worker")
+        self.workers = [
+            self._spawn([str(servers.VENV_BIN / "python"), "manage.py", "db_worker"], f"worker-{n}")
+            for n in range(WORKERS)
+        ]
         # The README's command; GUNICORN_BIND only moves it to a free loopback port.
         self.gunicorn = self._spawn(
             [str(servers.VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "learnstream.wsgi"],
@@ -273,7 +279,7 @@ class System:
             {"GUNICORN_BIND": f"127.0.0.1:{self.port}"},
         )
         servers.wait_for_port(self.port, timeout=60, proc=self.gunicorn)
-        log(f"gunicorn {self.gunicorn.pid} on :{self.port}, db_worker {self.worker.pid}")
+        log(f"gunicorn {self.gunicorn.pid} on :{self.port}, db_worker {[w.pid for w in self.workers]}")
 
     def handle(self) -> Any:
         from tests.support.mux import MuxEmulatorHandle
@@ -291,6 +297,9 @@ class System:
     def server_pids(self) -> list[int]:
         assert self.gunicorn is not None
         return [self.gunicorn.pid, *children(self.gunicorn.pid)]
+
+    def worker_pids(self) -> list[int]:
+        return [pid for w in self.workers for pid in (w.pid, *children(w.pid))]
 
     def store_pids(self) -> dict[str, list[int]]:
         import psycopg
@@ -313,8 +322,7 @@ class System:
         slow the next cell. Returns the seconds waited."""
         started = time.monotonic()
         while time.monotonic() - started < limit:
-            assert self.worker is not None
-            pids = [*self.server_pids(), self.worker.pid, *self.store_pids()["secantus"]]
+            pids = [*self.server_pids(), *self.worker_pids(), *self.store_pids()["secantus"]]
             before = cpu_ticks(pids)
             time.sleep(1.0)
             if cpu_used(before, cpu_ticks(pids)) < 0.1:
@@ -322,7 +330,7 @@ class System:
         return time.monotonic() - started
 
     def stop(self) -> None:
-        for proc in (self.gunicorn, self.worker):
+        for proc in (self.gunicorn, *self.workers):
             if proc is not None:
                 servers.stop_pid(proc.pid)
         self.emulator.stop()
@@ -599,8 +607,8 @@ def run_cell(system: System, wrk: str, cell: Cell, args: argparse.Namespace, wor
 @dataclass
 class WebhookRun:
     events: int
-    stored_seconds: float  # release -> every event delivered and in the inbox (worker paused)
-    drained_seconds: float  # worker resumed -> every event processed (or failed)
+    stored_seconds: float  # release -> every event delivered and in the inbox (workers paused)
+    drained_seconds: float  # workers resumed -> every event processed (or failed)
     processed: int
     failed: int
     worker_cpu_ms: float  # per event
@@ -613,8 +621,8 @@ class WebhookRun:
 
 def webhook_throughput(system: System, *, events: int) -> WebhookRun:
     """Re-emit the seed's video events (same data, fresh ids) while the emulator holds deliveries, then
-    release them all: gunicorn stores each once in the inbox while the worker is paused (SIGSTOP), so the
-    drain that follows measures the worker alone (lesson lookup by Mux id and a monotonic state-machine
+    release them all: gunicorn stores each once in the inbox while the workers are paused (SIGSTOP), so the
+    drain that follows measures the workers alone (lesson lookup by passthrough and a monotonic state-machine
     step per event), not the emulator's delivery rate."""
     import psycopg
 
@@ -630,20 +638,21 @@ def webhook_throughput(system: System, *, events: int) -> WebhookRun:
         handle.emit_event(
             event["type"], event["data"], object_type=event["object"]["type"], object_id=event["object"]["id"]
         )
-    assert system.worker is not None
-    worker_pids = [system.worker.pid, *children(system.worker.pid)]
+    worker_pids = system.worker_pids()
     query = (
         "SELECT count(*), count(*) FILTER (WHERE status = 'processed'),"
         " count(*) FILTER (WHERE status = 'failed') FROM webhooks_webhookevent WHERE received_at >= %s"
     )
-    os.killpg(system.worker.pid, signal.SIGSTOP)
+    for worker in system.workers:
+        os.killpg(worker.pid, signal.SIGSTOP)
     try:
         started = time.monotonic()
         released = handle.release_webhooks()
         handle.flush_webhooks(timeout=300)
         stored_seconds = time.monotonic() - started
     finally:
-        os.killpg(system.worker.pid, signal.SIGCONT)
+        for worker in system.workers:
+            os.killpg(worker.pid, signal.SIGCONT)
     secantus = system.store_pids()["secantus"]
     before = cpu_ticks(worker_pids), cpu_ticks(secantus)
     started = time.monotonic()
@@ -1144,7 +1153,8 @@ def write_report(
         f"- **Stores** (loopback): {meta['stores']}",
         "- **Server**: the README's production command, `gunicorn -c gunicorn.conf.py learnstream.wsgi` with "
         "`DJANGO_ENV=production`, secrets from the environment, default logging (one JSON line per request), "
-        "`RATELIMIT_ENABLE=false` and `MUX_UPLOADS_PER_HOUR` = the seed's uploads, `db_worker` for tasks, "
+        "`RATELIMIT_ENABLE=false` and `MUX_UPLOADS_PER_HOUR` = the seed's uploads, "
+        f"{WORKERS} `db_worker` processes for tasks, "
         "the Mux emulator as Mux.",
         f"- **Data** (seeded through the API): {COURSES} published courses x {LESSONS} lessons, "
         f"{seed_.ready_videos} lessons with a ready video (made ready through the emulator and webhooks), "
@@ -1257,12 +1267,13 @@ def write_report(
     if webhooks is not None:
         lines += [
             "",
-            "## Webhook processing (one `db_worker`)",
+            f"## Webhook processing ({WORKERS} `db_worker` processes)",
             "",
             f"{webhooks.events:,} Mux video events (the seed's events re-emitted with fresh ids, same data) "
             "held by the emulator and released at once as signed deliveries to gunicorn, which stores "
-            "each once in the inbox while the worker is paused; then the worker alone drains them (lesson "
-            "found by its Mux id, one state-machine step each). events/s = events / drain time.",
+            "each once in the inbox while the workers are paused; then the workers alone drain them (lesson "
+            "found by its passthrough, one state-machine step each; worker CPU is all workers' together). "
+            "events/s = events / drain time.",
             "",
             "| events | stored in s | drained in s | events/s | processed | failed "
             "| worker CPU ms/event | SecantusDB CPU ms/event | target |",
