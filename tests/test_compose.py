@@ -75,7 +75,7 @@ def test_the_scheduler_redrives_due_webhook_events_every_minute() -> None:
 
 def test_two_task_workers_drain_the_inbox_by_default() -> None:
     """Concurrent workers are safe (webhooks/tests/test_concurrent_workers.py) and drain the webhook inbox
-    ~1.5x faster than one on 2 vCPUs (bench/notes.md); the bench runs as many as this file."""
+    1.4-2x faster than one on 2 vCPUs (bench/notes.md); the bench runs as many as this file."""
     worker = SERVICES["worker"]
     assert _text(worker["command"]) == "python manage.py db_worker"
     assert worker["deploy"]["replicas"] == 2
