@@ -300,22 +300,9 @@ class LessonRepository:
         return _to_lesson_video(doc) if doc is not None else None
 
     def video_compare_and_set(
-        self,
-        *,
-        lesson_id: str,
-        expected_rev: int,
-        video: VideoState,
-        duration: float | None = None,
-        driver_retry: bool = True,
+        self, *, lesson_id: str, expected_rev: int, video: VideoState, duration: float | None = None
     ) -> bool:
-        """Replace the `video` sub-document iff nobody wrote it since `expected_rev` was read.
-
-        `driver_retry=False` for callers that retry the whole decision themselves (the webhook inbox):
-        the write is sent as a multi-document update (the filter still matches one lesson at most), which
-        drivers never make retryable, so the server keeps no retryable-write record for it. Such records
-        are not free: SecantusDB scans every record of the last 30 minutes (up to 10,000) on each
-        retryable write. Re-running the CAS after an unknown outcome is safe: it either finds `rev`
-        already moved (the event then changes nothing) or applies once."""
+        """Replace the `video` sub-document iff nobody wrote it since `expected_rev` was read."""
         oid = _object_id(lesson_id)
         if oid is None:
             return False
@@ -324,8 +311,7 @@ class LessonRepository:
         update: dict[str, Any] = {"video": new_video, "mux_ids": _mux_ids(new_video)}
         if duration is not None:
             update["duration"] = duration
-        write = self.col.update_one if driver_retry else self.col.update_many
-        result = write({"_id": oid, "video.rev": _rev_filter(expected_rev)}, {"$set": update})
+        result = self.col.update_one({"_id": oid, "video.rev": _rev_filter(expected_rev)}, {"$set": update})
         return result.modified_count == 1
 
     def video_mux_ids_backfill(self) -> int:

@@ -47,7 +47,6 @@ def video_event_apply(*, event: VideoEvent) -> str:
             expected_rev=int(lesson.video.get("rev") or 0),
             video=decision.video,
             duration=decision.duration,
-            driver_retry=False,  # the inbox retries the event; see video_compare_and_set
         ):
             catalog_cache.lesson_invalidate(lesson_id=lesson.lesson_id)
             lesson = LessonVideo(lesson.lesson_id, lesson.course_id, lesson.title, decision.video)
@@ -92,10 +91,7 @@ def track_event_apply(*, event: MuxVideoEvent) -> str:
         if decision.video is None:
             break
         if repo.video_compare_and_set(
-            lesson_id=lesson.lesson_id,
-            expected_rev=int(lesson.video.get("rev") or 0),
-            video=decision.video,
-            driver_retry=False,
+            lesson_id=lesson.lesson_id, expected_rev=int(lesson.video.get("rev") or 0), video=decision.video
         ):
             catalog_cache.lesson_invalidate(lesson_id=lesson.lesson_id)
             break
