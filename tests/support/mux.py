@@ -148,6 +148,10 @@ class MuxEmulatorHandle:
             "POST", "faults", {"delay": delay, "count": count, "method": method, "path_prefix": path_prefix}
         )
 
+    def pending_faults(self) -> list[dict[str, Any]]:
+        """The injected faults no call has consumed yet (a delayed call consumes its rule on arrival)."""
+        return list(self.control("GET", "faults")["faults"])
+
     def clear_faults(self) -> None:
         self.control("DELETE", "faults")
 

@@ -178,12 +178,21 @@ def test_slow_mux_times_out_into_a_502(client_for, mux_emulator, mongo_db, instr
 def test_lesson_deleted_while_mux_creates_the_upload_cancels_it(
     client_for, mux_emulator, mongo_db, instructor
 ):
-    """Nobody will ever receive the URL of an upload whose lesson vanished meanwhile: it is cancelled."""
+    """Nobody will ever receive the URL of an upload whose lesson vanished meanwhile: it is cancelled.
+    The lesson is deleted once Mux holds the upload request (its delay rule consumed), not after a
+    fixed time, so a slow machine cannot delete it before the API has read it."""
     import threading
 
     _course, lesson = course_with_lesson(instructor)
-    mux_emulator.slow_next(1.0, method="POST", path_prefix="/video/v1/uploads")
-    remover = threading.Timer(0.3, lambda: mongo_db.lessons.delete_one({"_id": ObjectId(lesson["id"])}))
+    mux_emulator.slow_next(2.0, method="POST", path_prefix="/video/v1/uploads")
+
+    def delete_while_mux_works() -> None:
+        deadline = time.monotonic() + 10
+        while mux_emulator.pending_faults() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        mongo_db.lessons.delete_one({"_id": ObjectId(lesson["id"])})
+
+    remover = threading.Thread(target=delete_while_mux_works)
     remover.start()
     response = client_for(instructor).post(f"/api/v1/lessons/{lesson['id']}/upload")
     remover.join()
