@@ -150,12 +150,13 @@ def decile_of(*, max_position: float, duration: float | None) -> int:
     return int(min(9, (max_position * 10) // duration))
 
 
-def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
-    """The heartbeat as an aggregation-pipeline update; `catalog.coverage.heartbeat_apply` is the same
-    algorithm in Python. Temporary fields start with `_t` and are removed by the last stage."""
-    dur, grid, now = beat.duration, beat.grid, beat.now
-    missing = {"$eq": [{"$type": "$created_at"}, "missing"]}
-    known = bool(dur and dur > 0)
+def _union_steps(beat: Heartbeat) -> list[Document]:
+    """`$let` steps from the stored union (`$$union`) to the new one (`$$segs`) under the credit budget:
+    `catalog.coverage.uncovered`, `take_budget` and `merge`. A heartbeat without segments leaves the union
+    as it is (it is stored sorted and merged), so it skips them."""
+    if not beat.segments:
+        return [{"segs": "$$union"}]
+    grid, now = beat.grid, beat.now
     elapsed = {"$divide": [{"$subtract": [now, "$beat_at"]}, 1000]}
     budget = {
         "$cond": [
@@ -166,7 +167,7 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
     }
     gaps = {
         "$reduce": {
-            "input": "$_tu",
+            "input": "$$union",
             "initialValue": {"prev": 0, "out": []},
             "in": {
                 "prev": {"$arrayElemAt": ["$$this", 1]},
@@ -196,7 +197,7 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
                         "$filter": {
                             "input": {
                                 "$map": {
-                                    "input": "$_tg",
+                                    "input": "$$gaps",
                                     "as": "g",
                                     "in": [
                                         {
@@ -230,8 +231,8 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
     }
     taken = {
         "$reduce": {
-            "input": "$_tp",
-            "initialValue": {"left": "$_tb", "out": []},
+            "input": "$$pieces",
+            "initialValue": {"left": "$$budget", "out": []},
             "in": {
                 "$let": {
                     "vars": {"take": take},
@@ -258,7 +259,7 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
     cur = "$$value.cur"
     merged = {
         "$reduce": {
-            "input": {"$sortArray": {"input": {"$concatArrays": ["$_tu", "$_tk.out"]}, "sortBy": 1}},
+            "input": {"$sortArray": {"input": {"$concatArrays": ["$$union", "$$taken.out"]}, "sortBy": 1}},
             "initialValue": {"done": [], "cur": None},
             "in": {
                 "$cond": [
@@ -281,91 +282,116 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
             },
         }
     }
+    segs = {"$cond": [{"$eq": ["$$merged.cur", None]}, "$$merged.done",
+                      {"$concatArrays": ["$$merged.done", ["$$merged.cur"]]}]}  # fmt: skip
+    return [
+        {
+            "budget": budget,
+            "gaps": {
+                "$let": {"vars": {"s": gaps}, "in": {"$concatArrays": ["$$s.out", [["$$s.prev", _FAR]]]}}
+            },
+        },
+        {"pieces": pieces},
+        {"taken": taken},
+        {"merged": merged},
+        {"segs": segs},
+    ]
+
+
+def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
+    """The heartbeat as an aggregation-pipeline update; `catalog.coverage.heartbeat_apply` is the same
+    algorithm in Python.
+
+    One `$replaceWith` stage: the values each step needs from the one before are `$let` variables, and
+    the document is the old one merged with the new fields. A `$set` per step (the earlier form, 12
+    stages) copied the whole document once per stage on SecantusDB, which was most of its cost there."""
+    dur, now = beat.duration, beat.now
+    known = bool(dur and dur > 0)
+    missing = {"$eq": [{"$type": "$created_at"}, "missing"]}
     if beat.position is None:
         position: Any = {"$ifNull": ["$position", 0.0]}
         max_position: Any = {"$ifNull": ["$max_position", 0.0]}
     else:
         position = beat.position
         max_position = {"$max": [{"$ifNull": ["$max_position", 0.0]}, beat.position]}
-    coverage = {"$min": [1, {"$divide": ["$watched_seconds", dur]}]} if known else 0.0
+    # Step 1, from the stored document: what it was (for the transition and the write record), the
+    # union, the credit budget, and the new positions.
+    was = {
+        "new": missing,
+        "was": {"$ifNull": ["$completed", False]},
+        "d0": {"$cond": [missing, -1, {"$ifNull": ["$decile", _decile_expr(
+            {"$ifNull": ["$max_position", 0.0]}, dur)]}]},
+        "c0": {"$cond": [missing, -1, {"$ifNull": ["$cov_decile", _cov_decile_expr(
+            {"$ifNull": ["$coverage", 0.0]}, dur)]}]},
+        # Documents older than the rollups: counted as `rolled_of` counts them on a rebuild.
+        "r0": {"$ifNull": ["$rolled", {"watched": 0.0, "percent": {"$cond": [
+            {"$ifNull": ["$completed", False]}, 100.0,
+            _percent_expr({"$ifNull": ["$max_position", 0.0]}, dur)]}}]},
+        "union": {"$ifNull": ["$segs", []]},
+        # The last activity before this write (None when new): `Advance.active_hour` reads it.
+        "a0": {"$ifNull": ["$beat_at", {"$ifNull": ["$updated_at", None]}]},
+        "pos": position,
+        "maxpos": max_position,
+        "pv": {"$ifNull": ["$preview", beat.preview]},
+    }  # fmt: skip
+    watched = {"$sum": {"$map": {"input": "$$segs", "in": {
+        "$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]}}}}  # fmt: skip
+    coverage = {"$min": [1, {"$divide": ["$$watched", dur]}]} if known else 0.0
     reached = bool(known) and beat.threshold <= 1
     completed: Any = {
+        "$or": ["$$was", beat.complete, {"$gte": ["$$coverage", beat.threshold]} if reached else False]
+    }
+    changed = {
         "$or": [
-            "$_tw",
-            beat.complete,
-            {"$gte": ["$coverage", beat.threshold]} if reached else False,
+            "$$new",
+            {"$ne": ["$$completed", "$$was"]},
+            {"$ne": ["$$decile", "$$d0"]},
+            {"$ne": ["$$cov_decile", "$$c0"]},
         ]
     }
-    percent: Any = {"$cond": ["$completed", 100.0, _percent_expr("$max_position", dur)]}
-    transition = {
-        "$or": [
-            "$_tn",
-            {"$ne": ["$completed", "$_tw"]},
-            {"$ne": ["$decile", "$_td"]},
-            {"$ne": ["$cov_decile", "$_tc"]},
-        ]
+    rolled_now = {
+        "watched": "$$watched",
+        "percent": {"$cond": ["$$completed", 100.0, _percent_expr("$$maxpos", dur)]},
     }
-    return [
-        {
-            "$set": {
-                "_tn": missing,
-                "_tw": {"$ifNull": ["$completed", False]},
-                "_td": {"$cond": [missing, -1, {"$ifNull": ["$decile", _decile_expr(
-                    {"$ifNull": ["$max_position", 0.0]}, dur)]}]},
-                "_tc": {"$cond": [missing, -1, {"$ifNull": ["$cov_decile", _cov_decile_expr(
-                    {"$ifNull": ["$coverage", 0.0]}, dur)]}]},
-                # Documents older than the rollups: counted as `rolled_of` counts them on a rebuild.
-                "_tr": {"$ifNull": ["$rolled", {"watched": 0.0, "percent": {"$cond": [
-                    {"$ifNull": ["$completed", False]}, 100.0,
-                    _percent_expr({"$ifNull": ["$max_position", 0.0]}, dur)]}}]},
-                "_tu": {"$ifNull": ["$segs", []]},
-                "_tb": budget,
-                # The last activity before this write (None when new): `Advance.active_hour` reads it.
-                "_ta": {"$ifNull": ["$beat_at", {"$ifNull": ["$updated_at", None]}]},
-            }
-        },
-        {"$set": {"_tg": {"$let": {"vars": {"s": gaps}, "in": {
-            "$concatArrays": ["$$s.out", [["$$s.prev", _FAR]]]}}}}},
-        {"$set": {"_tp": pieces}},
-        {"$set": {"_tk": taken}},
-        {"$set": {"_tm": merged}},
-        {
-            "$set": {
-                "segs": {"$cond": [{"$eq": ["$_tm.cur", None]}, "$_tm.done",
-                                   {"$concatArrays": ["$_tm.done", ["$_tm.cur"]]}]},
-                "position": position,
-                "max_position": max_position,
-                "course_id": {"$ifNull": ["$course_id", oid(beat.course_id)]},
-                "preview": {"$ifNull": ["$preview", beat.preview]},
-                "created_at": {"$ifNull": ["$created_at", now]},
-                "updated_at": now,
-                "beat_at": {"$max": [{"$ifNull": ["$beat_at", now]}, now]},
-            }
-        },
-        {"$set": {"watched_seconds": {"$sum": {"$map": {"input": "$segs", "in": {
-            "$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]}}}}}},
-        {"$set": {"coverage": coverage, "decile": _decile_expr("$max_position", dur)}},
-        {"$set": {"completed": completed, "cov_decile": _cov_decile_expr("$coverage", dur)}},
-        {"$set": {"_tt": transition,
-                  "completed_at": {"$cond": ["$completed", {"$ifNull": ["$completed_at", now]}, None]}}},
-        {
-            "$set": {
-                "rolled": {"$cond": ["$_tt", {"watched": "$watched_seconds", "percent": percent}, "$_tr"]},
-                # This write's record, before AND after, so its delta never depends on a later write.
-                "_w": {"$concatArrays": [
-                    {"$slice": [{"$ifNull": ["$_w", []]}, 1 - WRITE_RECORDS]},
-                    [{"$cond": ["$_tt", {
-                        "w": beat.write_id, "t": True, "a0": "$_ta", "new": "$_tn", "was": "$_tw",
-                        "c1": "$completed", "d0": "$_td", "d1": "$decile", "r0": "$_tr",
-                        "r1": {"watched": "$watched_seconds", "percent": percent},
-                        "pv": "$preview", "rt": {"$ifNull": ["$retired", False]},
-                    }, {"w": beat.write_id, "t": False, "a0": "$_ta", "pv": "$preview"}]}],
-                ]},
-            }
-        },
-        {"$unset": ["_tn", "_tw", "_td", "_tc", "_tr", "_tu", "_tb", "_tg", "_tp", "_tk", "_tm", "_tt", "_ta",
-                    "_prev"]},
-    ]  # fmt: skip
+    record = {"$cond": ["$$changed", {
+        "w": beat.write_id, "t": True, "a0": "$$a0", "new": "$$new", "was": "$$was", "c1": "$$completed",
+        "d0": "$$d0", "d1": "$$decile", "r0": "$$r0", "r1": "$$rolled_now", "pv": "$$pv",
+        "rt": {"$ifNull": ["$retired", False]},
+    }, {"w": beat.write_id, "t": False, "a0": "$$a0", "pv": "$$pv"}]}  # fmt: skip
+    fields = {
+        "segs": "$$segs",
+        "position": "$$pos",
+        "max_position": "$$maxpos",
+        "course_id": {"$ifNull": ["$course_id", oid(beat.course_id)]},
+        "preview": "$$pv",
+        "created_at": {"$ifNull": ["$created_at", now]},
+        "updated_at": now,
+        "beat_at": {"$max": [{"$ifNull": ["$beat_at", now]}, now]},
+        "watched_seconds": "$$watched",
+        "coverage": "$$coverage",
+        "decile": "$$decile",
+        "completed": "$$completed",
+        "cov_decile": "$$cov_decile",
+        "completed_at": {"$cond": ["$$completed", {"$ifNull": ["$completed_at", now]}, None]},
+        "rolled": {"$cond": ["$$changed", "$$rolled_now", "$$r0"]},
+        # This write's record, before AND after, so its delta never depends on a later write.
+        "_w": {"$concatArrays": [{"$slice": [{"$ifNull": ["$_w", []]}, 1 - WRITE_RECORDS]}, ["$$record"]]},
+    }
+    # Each step's variables may use those of the steps before it.
+    steps: list[Document] = [
+        was,
+        *_union_steps(beat),
+        {"watched": watched, "decile": _decile_expr("$$maxpos", dur)},
+        {"coverage": coverage},
+        {"completed": completed, "cov_decile": _cov_decile_expr("$$coverage", dur)},
+        {"changed": changed, "rolled_now": rolled_now},
+        {"record": record},
+    ]
+    body: Any = {"$mergeObjects": ["$$ROOT", fields]}
+    for bindings in reversed(steps):
+        body = {"$let": {"vars": bindings, "in": body}}
+    # `_prev`: the write record of an earlier release, superseded by `_w`.
+    return [{"$replaceWith": {"$setField": {"field": "_prev", "input": body, "value": "$$REMOVE"}}}]
 
 
 def _record(doc: Document, *, write_id: str) -> Document | None:
