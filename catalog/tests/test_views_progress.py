@@ -3,6 +3,7 @@ idempotency/monotonicity (hypothesis + 20 threads) and the heartbeat's query bud
 
 import random
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 
 from catalog import selectors, services
 from catalog.repositories.base import collection, oid
+from catalog.selectors.metrics import ProgressView
+from catalog.serializers import ProgressSerializer
 from catalog.tests.helpers import assert_error
+from catalog.views.lessons import progress_body
 from learnstream.permissions import Actor
 
 pytestmark = pytest.mark.django_db
@@ -317,3 +321,23 @@ def test_twenty_threads_of_shuffled_duplicate_heartbeats(
     assert selectors.course_progress_get(user_id=student.id, course=course)["lessons"][0][
         "max_position"
     ] == max(positions)
+
+
+@pytest.mark.parametrize("completed", [False, True])
+def test_the_progress_body_is_what_its_serializer_documents(completed):
+    updated = datetime(2026, 12, 4, 16, 0, 0, 123000, tzinfo=UTC)
+    view: ProgressView = {
+        "lesson_id": "a" * 24,
+        "position": 12.5,
+        "max_position": 40.0,
+        "watched_seconds": 37.0,
+        "coverage": 0.3083,
+        "percent": 100.0 if completed else 33.3,
+        "completed": completed,
+        # Another zone than UTC: both forms must write the same instant in UTC.
+        "completed_at": updated.astimezone(timezone(timedelta(hours=2))) if completed else None,
+        "updated_at": updated,
+    }
+
+    assert progress_body(view) == ProgressSerializer(view).data
+    assert progress_body(view)["updated_at"] == "2026-12-04T16:00:00.123000Z"
