@@ -24,7 +24,14 @@ from datetime import UTC, datetime
 from pymongo import ASCENDING, UpdateOne
 from pymongo.operations import IndexModel
 
-from catalog.repositories.base import Document, aggregate_hinted, collection, oid, upsert_returning
+from catalog.repositories.base import (
+    Document,
+    aggregate_hinted,
+    collection,
+    insert_all,
+    oid,
+    upsert_returning,
+)
 
 COLLECTION = "course_activity"
 INDEXES = [IndexModel([("c", ASCENDING)], name="course")]
@@ -177,18 +184,18 @@ class ActivityRepository:
         course = oid(course_id)
         self.col.delete_many({"c": course})
         self.hours.delete_many({"c": course})
-        if learners:
-            self.col.insert_many(
-                [
-                    {"_id": {"c": course, "u": u}, "c": course, "h": s.hour, "r": s.retired}
-                    for u, s in learners.items()
-                ]
-            )
+        insert_all(
+            self.col,
+            [
+                {"_id": {"c": course, "u": u}, "c": course, "h": s.hour, "r": s.retired}
+                for u, s in learners.items()
+            ],
+        )
         counts: dict[datetime, int] = {}
         for state in learners.values():
             if state.counted and state.hour is not None:
                 counts[state.hour] = counts.get(state.hour, 0) + 1
-        if counts:
-            self.hours.insert_many(
-                [{"_id": _bucket_key(course_id, h), "c": course, "h": h, "n": n} for h, n in counts.items()]
-            )
+        insert_all(
+            self.hours,
+            [{"_id": _bucket_key(course_id, h), "c": course, "h": h, "n": n} for h, n in counts.items()],
+        )

@@ -14,7 +14,7 @@ from typing import TypedDict
 from pymongo import ASCENDING, UpdateOne
 from pymongo.operations import IndexModel
 
-from catalog.repositories.base import Document, collection, oid, oids
+from catalog.repositories.base import Document, collection, insert_all, oid, oids
 from catalog.repositories.progress import Transition
 
 COLLECTION = "lesson_rollups"
@@ -104,8 +104,7 @@ class RollupRepository:
             }
             for lesson_id, r in rollups.items()
         ]
-        if docs:
-            self.col.insert_many(docs)
+        insert_all(self.col, docs)
 
     def delete_for_lesson(self, *, lesson_id: str) -> None:
         self.col.delete_one({"_id": oid(lesson_id)})

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from bson import ObjectId
 
-from catalog.repositories.base import DuplicateKey, insert_new
+from catalog.repositories.base import INSERT_BATCH, DuplicateKey, insert_all, insert_new
 from catalog.repositories.courses import CourseRepository
 from catalog.repositories.lessons import LessonRepository
 from learnstream import mongo
@@ -165,3 +165,14 @@ def test_a_real_unique_violation_still_raises(mongo_db):
         )  # fmt: skip
     assert refused.value.key == "slug"
     assert mongo_db.courses.count_documents({"slug": "taken"}) == 1
+
+
+def test_insert_all_writes_every_document_one_batch_per_command(mongo_db, mongo_commands):
+    docs = [{"_id": n, "n": n} for n in range(2 * INSERT_BATCH + 1)]
+    with mongo_commands.recording() as commands:
+        insert_all(mongo_db.scratch, docs)
+        insert_all(mongo_db.scratch, [])  # nothing to write: no command
+
+    assert commands == [("insert", "scratch")] * 3
+    assert mongo_db.scratch.count_documents({}) == len(docs)
+    assert [d["n"] for d in mongo_db.scratch.find().sort("_id", 1)] == list(range(len(docs)))
