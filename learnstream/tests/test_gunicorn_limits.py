@@ -1,9 +1,11 @@
 """Request-line and header limits of the production gunicorn config, on a live gunicorn
-(gunicorn.conf.py), and their place in the OpenAPI schema."""
+(gunicorn.conf.py), and their place in the OpenAPI schema; the master's garbage-collector freeze."""
 
 from __future__ import annotations
 
+import gc
 import json
+import runpy
 import socket
 from typing import Any
 
@@ -86,3 +88,15 @@ def test_schema_lists_414_and_431_with_the_envelope_on_every_operation() -> None
                 path,
                 status,
             )
+
+
+def test_the_master_freezes_what_it_loaded_before_forking() -> None:
+    """Workers' full collections skip what the preloaded app allocated (gunicorn.conf.py says why)."""
+    config: dict[str, Any] = runpy.run_path(str(servers.ROOT / "gunicorn.conf.py"))
+    assert config["preload_app"] is True
+    gc.unfreeze()
+    try:
+        config["when_ready"](None)
+        assert gc.get_freeze_count() > 10_000  # Django, DRF and the URLconf's views
+    finally:
+        gc.unfreeze()
