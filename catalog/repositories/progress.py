@@ -307,32 +307,32 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
     stages) copied the whole document once per stage on SecantusDB, which was most of its cost there."""
     dur, now = beat.duration, beat.now
     known = bool(dur and dur > 0)
-    missing = {"$eq": [{"$type": "$created_at"}, "missing"]}
     if beat.position is None:
         position: Any = {"$ifNull": ["$position", 0.0]}
-        max_position: Any = {"$ifNull": ["$max_position", 0.0]}
+        max_position: Any = "$$mp0"
     else:
         position = beat.position
-        max_position = {"$max": [{"$ifNull": ["$max_position", 0.0]}, beat.position]}
-    # Step 1, from the stored document: what it was (for the transition and the write record), the
-    # union, the credit budget, and the new positions.
-    was = {
-        "new": missing,
+        max_position = {"$max": ["$$mp0", beat.position]}
+    # Steps 1 and 2, from the stored document: what it was (for the transition and the write record),
+    # the union, and the new positions.
+    stored = {
+        "new": {"$eq": [{"$type": "$created_at"}, "missing"]},
         "was": {"$ifNull": ["$completed", False]},
-        "d0": {"$cond": [missing, -1, {"$ifNull": ["$decile", _decile_expr(
-            {"$ifNull": ["$max_position", 0.0]}, dur)]}]},
-        "c0": {"$cond": [missing, -1, {"$ifNull": ["$cov_decile", _cov_decile_expr(
-            {"$ifNull": ["$coverage", 0.0]}, dur)]}]},
-        # Documents older than the rollups: counted as `rolled_of` counts them on a rebuild.
-        "r0": {"$ifNull": ["$rolled", {"watched": 0.0, "percent": {"$cond": [
-            {"$ifNull": ["$completed", False]}, 100.0,
-            _percent_expr({"$ifNull": ["$max_position", 0.0]}, dur)]}}]},
+        "mp0": {"$ifNull": ["$max_position", 0.0]},
         "union": {"$ifNull": ["$segs", []]},
         # The last activity before this write (None when new): `Advance.active_hour` reads it.
         "a0": {"$ifNull": ["$beat_at", {"$ifNull": ["$updated_at", None]}]},
         "pos": position,
-        "maxpos": max_position,
         "pv": {"$ifNull": ["$preview", beat.preview]},
+    }
+    was = {
+        "d0": {"$cond": ["$$new", -1, {"$ifNull": ["$decile", _decile_expr("$$mp0", dur)]}]},
+        "c0": {"$cond": ["$$new", -1, {"$ifNull": ["$cov_decile", _cov_decile_expr(
+            {"$ifNull": ["$coverage", 0.0]}, dur)]}]},
+        # Documents older than the rollups: counted as `rolled_of` counts them on a rebuild.
+        "r0": {"$ifNull": ["$rolled", {"watched": 0.0, "percent": {"$cond": [
+            "$$was", 100.0, _percent_expr("$$mp0", dur)]}}]},
+        "maxpos": max_position,
     }  # fmt: skip
     watched = {"$sum": {"$map": {"input": "$$segs", "in": {
         "$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]}}}}  # fmt: skip
@@ -379,6 +379,7 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
     }
     # Each step's variables may use those of the steps before it.
     steps: list[Document] = [
+        stored,
         was,
         *_union_steps(beat),
         {"watched": watched, "decile": _decile_expr("$$maxpos", dur)},
