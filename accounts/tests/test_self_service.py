@@ -2,14 +2,12 @@
 delivery task to a real SMTP server on loopback (tests/support/smtp.py), and each test takes the token
 from the link in the delivered message, as a person would."""
 
-import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -23,6 +21,7 @@ from accounts.tests.conftest import PASSWORD as PASSWORD_URL
 from accounts.tests.test_session_revocation import session_for
 from accounts.tokens import issue_token_pair
 from learnstream.models import OutgoingMail
+from tests.support.tasks import run_db_worker_once
 
 pytestmark = pytest.mark.django_db
 
@@ -437,15 +436,7 @@ def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(mail
     nothing_written()
     assert mailbox.messages == []
 
-    call_command(
-        "db_worker",
-        "--batch",
-        "--no-startup-delay",
-        "--interval",
-        "0",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    run_db_worker_once()
 
     assert [m.rcpt_tos for m in mailbox.messages] == [[student.email]]
     assert OneTimeToken.objects.count() == 1

@@ -23,6 +23,7 @@ from learnstream.mail import (
     send_templated_mail,
 )
 from learnstream.models import OutgoingMail
+from tests.support.tasks import run_db_worker_once
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = {
@@ -157,15 +158,7 @@ def test_with_the_database_backend_the_request_only_queues_and_the_worker_delive
     task = DBTaskResult.objects.get()
     assert (task.status, task.args_kwargs["kwargs"]) == ("READY", {"mail_pk": row.pk})
 
-    call_command(
-        "db_worker",
-        "--batch",
-        "--no-startup-delay",
-        "--interval",
-        "0",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    run_db_worker_once()
 
     assert [m.rcpt_tos for m in mailbox.messages] == [["ada@example.com"]]
     assert OutgoingMail.objects.get(pk=row.pk).status == "sent"
@@ -178,15 +171,7 @@ def test_with_the_database_backend_a_refused_delivery_defers_its_retry(mailbox, 
     mailbox.refuse_next(1)
     row = send_templated_mail(to="ada@example.com", template="verify_email", context=CONTEXT)
 
-    call_command(
-        "db_worker",
-        "--batch",
-        "--no-startup-delay",
-        "--interval",
-        "0",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    run_db_worker_once()
 
     failed = OutgoingMail.objects.get(pk=row.pk)
     deferred = DBTaskResult.objects.get(status="READY")

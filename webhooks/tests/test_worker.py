@@ -1,9 +1,6 @@
 """The production path: the database task backend (django-tasks-db) and `manage.py db_worker`."""
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from catalog.tests.video.video_helpers import (
@@ -13,6 +10,7 @@ from catalog.tests.video.video_helpers import (
     upload_to_ready,
     video_of,
 )
+from tests.support.tasks import run_db_worker_once
 from webhooks.models import WebhookEvent
 
 # The worker manages its own connections and transactions, as in production: real commits needed.
@@ -22,18 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def database_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-def run_worker():
-    call_command(
-        "db_worker",
-        "--batch",
-        "--no-startup-delay",
-        "--interval",
-        "0",
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
 
 
 def test_events_are_acknowledged_first_and_processed_by_the_worker(
@@ -51,7 +37,7 @@ def test_events_are_acknowledged_first_and_processed_by_the_worker(
     assert DBTaskResult.objects.filter(status="READY").count() == events.count()
     assert video_of(mongo_db, lesson["id"])["status"] == "waiting_upload"
 
-    run_worker()
+    run_db_worker_once()
     assert {e.status for e in WebhookEvent.objects.all()} == {"processed"}
     assert video_of(mongo_db, lesson["id"])["status"] == "ready"
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
@@ -64,14 +50,14 @@ def test_a_failure_schedules_a_deferred_retry_task(
     owner = client_for(instructor)
     deliverer = Deliverer(mux_emulator, api_client)
     upload_to_ready(owner, deliverer, lesson["id"])
-    run_worker()
+    run_db_worker_once()
     # A replacement becomes ready while Mux refuses to delete the old asset.
     ticket = owner.post(f"/api/v1/lessons/{lesson['id']}/upload").json()
     mux_emulator.upload_bytes(ticket["upload_url"], VIDEO_BYTES)
     mux_emulator.make_ready(mux_emulator.asset_for_upload(ticket["upload_id"])["id"])
     deliverer.deliver_new()
     mux_emulator.fail_next(400, count=1, method="DELETE")
-    run_worker()
+    run_db_worker_once()
     failed = WebhookEvent.objects.get(status="failed")
     deferred = DBTaskResult.objects.get(status="READY")
     assert deferred.run_after == failed.next_attempt_at
