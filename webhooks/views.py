@@ -48,6 +48,28 @@ class WebhookAckSerializer(serializers.Serializer):
     duplicate = serializers.BooleanField(help_text="True when this event id was already stored.")
 
 
+def _receiver_schema(*, provider: str, header: str, description: str) -> Any:
+    """The OpenAPI description both receivers share: no auth, the signature header, the ack."""
+    return extend_schema(
+        operation_id=f"webhooks_{provider.lower()}",
+        summary=f"{provider} webhook receiver",
+        description=description,
+        auth=[],
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                header,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="`t=<unix seconds>,v1=<hex hmac>[,v1=...]`",
+            )
+        ],
+        responses={200: WebhookAckSerializer, **error_responses(400, 413, 503)},
+        examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
+    )
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-JSON constant {name}")
 
@@ -105,27 +127,14 @@ class WebhookReceiverView(APIView):
 class MuxWebhookView(WebhookReceiverView):
     source = WebhookSource.MUX
 
-    @extend_schema(
-        operation_id="webhooks_mux",
-        summary="Mux webhook receiver",
+    @_receiver_schema(
+        provider="Mux",
+        header="Mux-Signature",
         description=(
             "Mux only. Verifies `Mux-Signature` (HMAC-SHA256 over `t.` + raw body, 300 s tolerance, any "
             "configured secret), stores the event once by its id and acknowledges. Processing is "
             "asynchronous."
         ),
-        auth=[],
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Mux-Signature",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="`t=<unix seconds>,v1=<hex hmac>[,v1=...]`",
-            )
-        ],
-        responses={200: WebhookAckSerializer, **error_responses(400, 413, 503)},
-        examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
     )
     def post(self, request: Request) -> Response:
         return self.receive(request)
@@ -145,27 +154,14 @@ class MuxWebhookView(WebhookReceiverView):
 class StripeWebhookView(WebhookReceiverView):
     source = WebhookSource.STRIPE
 
-    @extend_schema(
-        operation_id="webhooks_stripe",
-        summary="Stripe webhook receiver",
+    @_receiver_schema(
+        provider="Stripe",
+        header="Stripe-Signature",
         description=(
             "Stripe only. Verifies `Stripe-Signature` with the Stripe SDK's verifier (HMAC-SHA256 over "
             "`t.` + raw body, 300 s tolerance, any configured `STRIPE_WEBHOOK_SECRET`), stores the event "
             "once by its id in the webhook inbox and acknowledges. Processing is asynchronous."
         ),
-        auth=[],
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Stripe-Signature",
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="`t=<unix seconds>,v1=<hex hmac>[,v1=...]`",
-            )
-        ],
-        responses={200: WebhookAckSerializer, **error_responses(400, 413, 503)},
-        examples=[OpenApiExample("ack", value={"received": True, "duplicate": False}, response_only=True)],
     )
     def post(self, request: Request) -> Response:
         return self.receive(request)
