@@ -110,6 +110,16 @@ def _to_progress(doc: Document) -> Progress:
 _FAR = 1e18  # "beyond any lesson": the open end of the last gap of a union
 
 
+def _start(interval: Any) -> Document:
+    """The start of an interval expression (`[start, end]`): `$first`, half the nodes of `$arrayElemAt`,
+    which SecantusDB walks one by one to validate every write."""
+    return {"$first": interval}
+
+
+def _end(interval: Any) -> Document:
+    return {"$last": interval}
+
+
 def _decile_expr(position: Any, duration: float | None) -> Any:
     """floor(position * 10 / duration) capped at 9 (0 while the duration is unknown); `decile_of` in
     Python is the same arithmetic."""
@@ -170,14 +180,14 @@ def _union_steps(beat: Heartbeat) -> list[Document]:
             "input": "$$union",
             "initialValue": {"prev": 0, "out": []},
             "in": {
-                "prev": {"$arrayElemAt": ["$$this", 1]},
+                "prev": _end("$$this"),
                 "out": {
                     "$cond": [
-                        {"$gt": [{"$arrayElemAt": ["$$this", 0]}, "$$value.prev"]},
+                        {"$gt": [_start("$$this"), "$$value.prev"]},
                         {
                             "$concatArrays": [
                                 "$$value.out",
-                                [["$$value.prev", {"$arrayElemAt": ["$$this", 0]}]],
+                                [["$$value.prev", _start("$$this")]],
                             ]
                         },
                         "$$value.out",
@@ -202,21 +212,21 @@ def _union_steps(beat: Heartbeat) -> list[Document]:
                                     "in": [
                                         {
                                             "$max": [
-                                                {"$arrayElemAt": ["$$this", 0]},
-                                                {"$arrayElemAt": ["$$g", 0]},
+                                                _start("$$this"),
+                                                _start("$$g"),
                                             ]
                                         },
                                         {
                                             "$min": [
-                                                {"$arrayElemAt": ["$$this", 1]},
-                                                {"$arrayElemAt": ["$$g", 1]},
+                                                _end("$$this"),
+                                                _end("$$g"),
                                             ]
                                         },
                                     ],
                                 }
                             },
                             "as": "x",
-                            "cond": {"$lt": [{"$arrayElemAt": ["$$x", 0]}, {"$arrayElemAt": ["$$x", 1]}]},
+                            "cond": {"$lt": [_start("$$x"), _end("$$x")]},
                         }
                     },
                 ]
@@ -225,7 +235,7 @@ def _union_steps(beat: Heartbeat) -> list[Document]:
     }
     take = {
         "$min": [
-            {"$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]},
+            {"$subtract": [_end("$$this"), _start("$$this")]},
             {"$multiply": [{"$floor": {"$divide": ["$$value.left", grid]}}, grid]},
         ]
     }
@@ -244,8 +254,8 @@ def _union_steps(beat: Heartbeat) -> list[Document]:
                                 "out": {
                                     "$concatArrays": [
                                         "$$value.out",
-                                        [[{"$arrayElemAt": ["$$this", 0]},
-                                          {"$add": [{"$arrayElemAt": ["$$this", 0]}, "$$take"]}]],
+                                        [[_start("$$this"),
+                                          {"$add": [_start("$$this"), "$$take"]}]],
                                     ]
                                 },
                             },
@@ -267,12 +277,12 @@ def _union_steps(beat: Heartbeat) -> list[Document]:
                     {"done": "$$value.done", "cur": "$$this"},
                     {
                         "$cond": [
-                            {"$gte": [{"$arrayElemAt": [cur, 1]}, {"$arrayElemAt": ["$$this", 0]}]},
+                            {"$gte": [_end(cur), _start("$$this")]},
                             {
                                 "done": "$$value.done",
                                 "cur": [
-                                    {"$arrayElemAt": [cur, 0]},
-                                    {"$max": [{"$arrayElemAt": [cur, 1]}, {"$arrayElemAt": ["$$this", 1]}]},
+                                    _start(cur),
+                                    {"$max": [_end(cur), _end("$$this")]},
                                 ],
                             },
                             {"done": {"$concatArrays": ["$$value.done", [cur]]}, "cur": "$$this"},
@@ -335,7 +345,7 @@ def _heartbeat_pipeline(beat: Heartbeat) -> list[Document]:
         "maxpos": max_position,
     }  # fmt: skip
     watched = {"$sum": {"$map": {"input": "$$segs", "in": {
-        "$subtract": [{"$arrayElemAt": ["$$this", 1]}, {"$arrayElemAt": ["$$this", 0]}]}}}}  # fmt: skip
+        "$subtract": [_end("$$this"), _start("$$this")]}}}}  # fmt: skip
     coverage = {"$min": [1, {"$divide": ["$$watched", dur]}]} if known else 0.0
     reached = bool(known) and beat.threshold <= 1
     completed: Any = {
