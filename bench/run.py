@@ -492,20 +492,25 @@ def cells(seed_: Seed) -> list[Cell]:
     def get(path: str) -> Callable[[], list[str]]:
         return lambda: [f"GET\t{path}\t\t"]
 
+    # Position-major: consecutive lines are different learners, as when 50 players each send their
+    # next heartbeat. wrk's 16 connections per thread take consecutive lines, so learner-major order
+    # sent up to 16 heartbeats of ONE learner at once, a write hot spot no player produces.
     def heartbeat() -> list[str]:
+        learners = tokens()
         return [
             f"PUT\t/api/v1/lessons/{lesson}/progress/\t{t}\t{json.dumps({'position': float(p)})}"
-            for t in tokens()
             for p in range(1, 21)
+            for t in learners
         ]
 
     def heartbeat_segments() -> list[str]:
         # The same heartbeats carrying the seconds played since the previous one (watched coverage).
+        learners = tokens()
         return [
             f"PUT\t/api/v1/lessons/{lesson}/progress/\t{t}\t"
             + json.dumps({"position": float(p), "segments": [[float(p - 1), float(p)]]})
-            for t in tokens()
             for p in range(1, 21)
+            for t in learners
         ]
 
     def login() -> list[str]:
