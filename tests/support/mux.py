@@ -15,7 +15,6 @@ Assets stay `preparing` until `handle.make_ready(asset_id)` (ready delay 0), so 
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ import pytest
 
 from streaming.emulator import EmulatorConfig, MuxEmulator, signature_header
 from streaming.emulator.server import CONTROL_TOKEN_HEADER
+from tests.support.control import control_call
 
 TEST_TOKEN_ID = "test-mux-token-id"
 TEST_TOKEN_SECRET = "test-mux-token-secret"
@@ -50,18 +50,8 @@ class MuxEmulatorHandle:
 
     def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         """Call `/_control/<path>`; raises AssertionError on a non-2xx answer."""
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(  # noqa: S310 - loopback URL we just started
-            f"{self.url}/_control/{path.lstrip('/')}", data=data, method=method
-        )
-        request.add_header("Content-Type", "application/json")
-        if self.control_token:
-            request.add_header(CONTROL_TOKEN_HEADER, self.control_token)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310 - loopback emulator
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"control {method} {path} -> {exc.code}: {exc.read().decode()}") from exc
+        headers = {CONTROL_TOKEN_HEADER: self.control_token} if self.control_token else None
+        return control_call(self.url, method, path, payload, headers=headers)
 
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.control("GET", "state")

@@ -12,17 +12,15 @@ decides order and duplication. `handle.set_webhook_url(url)` makes the emulator 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.support.control import control_call
 from tests.support.servers import ROOT, Managed, _spawn, free_port, temp_workdir, wait_for_port
 
 TEST_API_KEY = "sk_test_learnstream_emulator_key"
@@ -37,16 +35,7 @@ class StripeEmulatorHandle:
     webhook_secret: str
 
     def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(  # noqa: S310 - loopback URL we started
-            f"{self.url}/_control/{path.lstrip('/')}", data=data, method=method
-        )
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"control {method} {path} -> {exc.code}: {exc.read().decode()}") from exc
+        return control_call(self.url, method, path, payload)
 
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = self.control("GET", "state")
